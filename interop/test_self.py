@@ -18,6 +18,7 @@ import zmq
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEER = [sys.executable, os.path.join(HERE, 'lymph_peer.py')]
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # keep interop/ free of __pycache__
 import lymph_peer  # noqa: E402  (for the pure functions)
 
 failures = []
