@@ -1,0 +1,88 @@
+package transport
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+const readBufferSize = 32 << 10
+
+// conn is one TCP connection, read through a bufio.Reader.
+//
+// It embeds the concrete *net.TCPConn, not the net.Conn interface: code that
+// looks for TCPConn's own methods (net.Buffers.WriteTo uses writev only when
+// it finds TCPConn's) would not see them behind an interface.
+//
+// zmq4 runs the ZMTP handshake through Read, under a zmtpLimit; after that
+// the transport reads frames from r itself (msgReader) — the same buffered
+// reader, since it may already hold the first message.
+type conn struct {
+	*net.TCPConn
+	r     *bufio.Reader
+	limit *zmtpLimit // non-nil during the handshake
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func newConn(c *net.TCPConn) *conn {
+	return &conn{TCPConn: c, r: bufio.NewReaderSize(c, readBufferSize)}
+}
+
+// Read reads through the buffer and, during the handshake, through the
+// frame-size limit.
+func (c *conn) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.limit != nil && n > 0 {
+		if lerr := c.limit.scan(p[:n]); lerr != nil {
+			return 0, lerr
+		}
+	}
+	return n, err
+}
+
+// Close closes the connection once; later calls return the first result.
+func (c *conn) Close() error {
+	c.closeOnce.Do(func() { c.closeErr = c.TCPConn.Close() })
+	return c.closeErr
+}
+
+// errHandshakePanic reports a panic inside zmq4's handshake code.
+var errHandshakePanic = errors.New("transport: zmq4 handshake panicked")
+
+// handshake runs the ZMTP greeting and security handshake on c through
+// zmq4.Open, as a socket of type typ with identity id, within timeout, and
+// returns the identity the peer announced in its metadata.
+//
+// The deadline matters: zmq4 has none, so a peer that connects and says
+// nothing would hold the goroutine (and, in zmq4's own accept loop, every
+// other client) forever. The recover matters too: zmq4's metadata parser
+// (Metadata.UnmarshalZMTP) slices past the end of a short property and
+// panics, so a malformed READY from anyone who can connect would otherwise
+// crash the process.
+func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, server bool, timeout time.Duration) (peerID string, err error) {
+	c.limit = newZMTPLimit(handshakeMaxFrame)
+	defer func() {
+		c.limit = nil
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errHandshakePanic, r)
+		}
+	}()
+	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
+	zc, err := zmq4.Open(c, sec, typ, zmq4.SocketIdentity(id), server, nil)
+	if err != nil {
+		return "", err
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		return "", err
+	}
+	return zc.Peer.Meta["Identity"], nil
+}

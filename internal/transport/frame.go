@@ -1,0 +1,192 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+)
+
+// ZMTP 3 frame flags (https://rfc.zeromq.org/spec/23/, "Framing").
+const (
+	flagMore    = 0x01 // another frame of the same message follows
+	flagLong    = 0x02 // the size is 8 bytes, big-endian; else 1 byte
+	flagCommand = 0x04 // a command frame (handshake, PING...), not a message
+)
+
+// maxScratch is the largest per-connection scratch buffer kept between
+// messages; a connection that once received a huge header frame must not
+// pin that memory for its whole life.
+const maxScratch = 64 << 10
+
+// errProtocol reports a byte stream that is not ZMTP 3 after the handshake.
+var errProtocol = errors.New("transport: ZMTP protocol error")
+
+// msgReader decodes lymph messages from a ZMTP byte stream after the
+// handshake. It reads the frames itself instead of going through zmq4's
+// Conn.read, because that one allocates whatever size a frame header
+// declares before reading a byte of it (a 4 GiB header from anyone who can
+// connect is an out-of-memory crash), and allocates every frame separately.
+// Here each size is checked against the limit before any allocation, and a
+// message costs two allocations: one string for id and subject, one slice
+// for headers and body.
+type msgReader struct {
+	r   *bufio.Reader
+	max uint64
+	buf []byte // scratch for id, type, subject, headers
+}
+
+func newMsgReader(r *bufio.Reader, max int64) *msgReader {
+	return &msgReader{r: r, max: uint64(max)}
+}
+
+// frameHeader reads one frame's flags and size.
+func (m *msgReader) frameHeader() (flags byte, size uint64, err error) {
+	if flags, err = m.r.ReadByte(); err != nil {
+		return 0, 0, err
+	}
+	if flags&flagLong == 0 {
+		b, err := m.r.ReadByte()
+		return flags, uint64(b), noEOF(err)
+	}
+	var b [8]byte
+	if _, err := io.ReadFull(m.r, b[:]); err != nil {
+		return 0, 0, noEOF(err)
+	}
+	return flags, binary.BigEndian.Uint64(b[:]), nil
+}
+
+// noEOF turns an EOF in the middle of a frame into ErrUnexpectedEOF.
+func noEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// read reads the next message into in (all but Sender). A message that was
+// read whole but must be dropped returns its dropReason and a nil error; an
+// error means the stream cannot be read further (I/O error, a message over
+// the size limit, a protocol error) and the connection must be closed.
+func (m *msgReader) read(in *Incoming) (dropReason, error) {
+	var (
+		nframes int
+		total   uint64
+		ends    [4]int // where id, type, subject, headers end in m.buf
+	)
+	if cap(m.buf) > maxScratch {
+		m.buf = nil
+	}
+	m.buf = m.buf[:0]
+	*in = Incoming{}
+	for {
+		flags, size, err := m.frameHeader()
+		if err != nil {
+			if nframes > 0 {
+				err = noEOF(err)
+			}
+			return dropNone, err
+		}
+		if flags&flagCommand != 0 {
+			// A command between messages (a ZMTP 3.1 PING from a peer
+			// that ignores our 3.0 greeting, say): skip it. Inside a
+			// message, or with MORE set, it is not ZMTP.
+			if nframes != 0 || flags&flagMore != 0 {
+				return dropNone, fmt.Errorf("%w: command frame inside a message", errProtocol)
+			}
+			if size > m.max {
+				return dropTooLarge, fmt.Errorf("%w: command frame of %d bytes", ErrTooLarge, size)
+			}
+			if _, err := m.r.Discard(int(size)); err != nil {
+				return dropNone, noEOF(err)
+			}
+			continue
+		}
+		total += size
+		if size > m.max || total > m.max {
+			return dropTooLarge, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, m.max)
+		}
+		n := int(size)
+		switch {
+		case nframes < 4: // id, type, subject, headers
+			start := len(m.buf)
+			m.buf = slices.Grow(m.buf, n)[:start+n]
+			if _, err := io.ReadFull(m.r, m.buf[start:]); err != nil {
+				return dropNone, noEOF(err)
+			}
+			ends[nframes] = len(m.buf)
+		case nframes == 4: // body, allocated together with the headers
+			hdr := m.buf[ends[2]:ends[3]]
+			b := make([]byte, len(hdr)+n)
+			copy(b, hdr)
+			if _, err := io.ReadFull(m.r, b[len(hdr):]); err != nil {
+				return dropNone, noEOF(err)
+			}
+			in.Headers, in.Body = b[:len(hdr):len(hdr)], b[len(hdr):]
+		default: // a sixth frame or more: read past it, the message is dropped
+			if _, err := m.r.Discard(n); err != nil {
+				return dropNone, noEOF(err)
+			}
+		}
+		nframes++
+		if flags&flagMore == 0 {
+			break
+		}
+	}
+	if nframes != 5 {
+		*in = Incoming{}
+		return dropBadFrames, nil
+	}
+	id, typ, subject := m.buf[:ends[0]], m.buf[ends[0]:ends[1]], m.buf[ends[1]:ends[2]]
+	t, reason := validateFrames(id, typ, subject)
+	if reason != dropNone {
+		*in = Incoming{}
+		return reason, nil
+	}
+	// One allocation for both strings: the subject shares id's backing array.
+	s := string(append(append(m.buf[len(m.buf):], id...), subject...))
+	in.ID, in.Type, in.Subject = s[:len(id)], t, s[len(id):]
+	return dropNone, nil
+}
+
+// outMsg is one message waiting in a peer's send queue.
+type outMsg struct {
+	id, typ, subject string
+	headers, body    []byte
+}
+
+func (m *outMsg) size() int64 {
+	return int64(len(m.id) + len(m.typ) + len(m.subject) + len(m.headers) + len(m.body))
+}
+
+// writeFrameHeader writes a frame's flags and size, long form when needed.
+func writeFrameHeader(w *bufio.Writer, flags byte, n int) {
+	if n > 255 {
+		var h [9]byte
+		h[0] = flags | flagLong
+		binary.BigEndian.PutUint64(h[1:], uint64(n))
+		w.Write(h[:]) //nolint:errcheck // bufio errors are sticky; Flush reports them
+		return
+	}
+	w.WriteByte(flags)   //nolint:errcheck
+	w.WriteByte(byte(n)) //nolint:errcheck
+}
+
+// writeMessage writes the five frames of m. Errors stick in w and come out
+// of the next Flush. We frame messages ourselves, into a buffer flushed once
+// per batch, because zmq4's Conn.SendMsg writes every frame header and body
+// with its own system call.
+func writeMessage(w *bufio.Writer, m *outMsg) {
+	writeFrameHeader(w, flagMore, len(m.id))
+	w.WriteString(m.id) //nolint:errcheck
+	writeFrameHeader(w, flagMore, len(m.typ))
+	w.WriteString(m.typ) //nolint:errcheck
+	writeFrameHeader(w, flagMore, len(m.subject))
+	w.WriteString(m.subject) //nolint:errcheck
+	writeFrameHeader(w, flagMore, len(m.headers))
+	w.Write(m.headers) //nolint:errcheck
+	writeFrameHeader(w, 0, len(m.body))
+	w.Write(m.body) //nolint:errcheck
+}

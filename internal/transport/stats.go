@@ -1,0 +1,70 @@
+package transport
+
+import "sync/atomic"
+
+// Stats are a Transport's counters since Listen.
+type Stats struct {
+	// MessagesIn counts valid messages received, including heartbeat
+	// replies the transport consumed itself.
+	MessagesIn uint64
+	// MessagesOut counts messages written to peers' connections.
+	MessagesOut uint64
+	// Dropped counts messages not delivered, by reason.
+	Dropped DropStats
+	// ConnectionsIn and ConnectionsOut are the connections open now:
+	// accepted ones (peers sending to us) and dialed ones (us to peers).
+	ConnectionsIn, ConnectionsOut int64
+	// Accepted and Dialed count connections that completed the handshake;
+	// DialFailures and HandshakeFailures those that did not.
+	Accepted, Dialed, DialFailures, HandshakeFailures uint64
+	// PingsSent and PingReplies count the transport's own heartbeats.
+	PingsSent, PingReplies uint64
+}
+
+// DropStats counts dropped messages by reason.
+type DropStats struct {
+	BadFrames   uint64 // not exactly five frames (six with the identity)
+	BadUTF8     uint64 // id or subject not valid UTF-8
+	UnknownType uint64 // type not REQ, REP, ACK, NACK or ERROR
+	BadIdentity uint64 // sender identity not a UTF-8 tcp://host:port URL
+	TooLarge    uint64 // over MaxMessageSize; the connection is closed too
+	NoHandler   uint64 // received while Options.Handler is nil
+	Closed      uint64 // received while the transport was closing
+	Unsent      uint64 // queued for a peer whose connection then died
+}
+
+// counters are the live, atomic form of Stats.
+type counters struct {
+	in, out                                        atomic.Uint64
+	dropped                                        [numDropReasons]atomic.Uint64
+	unsent                                         atomic.Uint64
+	connsIn, connsOut                              atomic.Int64
+	accepted, dialed, dialFailures, handshakeFails atomic.Uint64
+	pingsSent, pingReplies                         atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	d := func(r dropReason) uint64 { return c.dropped[r].Load() }
+	return Stats{
+		MessagesIn:  c.in.Load(),
+		MessagesOut: c.out.Load(),
+		Dropped: DropStats{
+			BadFrames:   d(dropBadFrames),
+			BadUTF8:     d(dropBadUTF8),
+			UnknownType: d(dropUnknownType),
+			BadIdentity: d(dropBadIdentity),
+			TooLarge:    d(dropTooLarge),
+			NoHandler:   d(dropNoHandler),
+			Closed:      d(dropClosed),
+			Unsent:      c.unsent.Load(),
+		},
+		ConnectionsIn:     c.connsIn.Load(),
+		ConnectionsOut:    c.connsOut.Load(),
+		Accepted:          c.accepted.Load(),
+		Dialed:            c.dialed.Load(),
+		DialFailures:      c.dialFailures.Load(),
+		HandshakeFailures: c.handshakeFails.Load(),
+		PingsSent:         c.pingsSent.Load(),
+		PingReplies:       c.pingReplies.Load(),
+	}
+}

@@ -1,0 +1,277 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// Transport is one lymph instance's messaging endpoint: a ROUTER-type
+// listener at Endpoint that receives everything (requests and replies), and
+// one DEALER-type connection per peer, identity Endpoint, for sending.
+type Transport struct {
+	opts     Options
+	endpoint string
+	log      *slog.Logger
+	rlog     *rateLog
+	ln       *net.TCPListener
+	epoch    time.Time // monotonic base of the health timestamps
+	stats    counters
+
+	ctx    context.Context // cancelled by Close; bounds dials
+	cancel context.CancelFunc
+	closed atomic.Bool
+	once   sync.Once
+	wg     sync.WaitGroup // every goroutine the transport started
+
+	mu      sync.Mutex
+	closing bool
+	conns   map[*conn]struct{} // every open connection, for Close
+
+	peersMu sync.RWMutex
+	peers   map[string]*peer
+
+	hb *heartbeat // nil when Options.DisableHeartbeat
+}
+
+// Listen binds a Transport at opts.Endpoint and starts receiving. A port of
+// 0 picks a free port; Endpoint then returns the real one, which is also the
+// socket identity. ctx bounds only the call; Close stops the Transport.
+func Listen(ctx context.Context, opts Options) (*Transport, error) {
+	o := opts.withDefaults()
+	addr, err := splitEndpoint(o.Endpoint, true)
+	if err != nil {
+		return nil, err
+	}
+	var lc net.ListenConfig
+	l, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport: listen %s: %w", o.Endpoint, err)
+	}
+	// Bind first, name later: with port 0 the identity must carry the
+	// port the kernel picked, or peers' replies would go nowhere.
+	host, _, _ := net.SplitHostPort(addr)
+	port := l.Addr().(*net.TCPAddr).Port
+	t := &Transport{
+		opts:     o,
+		endpoint: tcpScheme + net.JoinHostPort(host, strconv.Itoa(port)),
+		log:      o.Logger,
+		rlog:     newRateLog(o.Logger, time.Second),
+		ln:       l.(*net.TCPListener),
+		epoch:    time.Now(),
+		conns:    make(map[*conn]struct{}),
+		peers:    make(map[string]*peer),
+	}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
+	t.log = t.log.With(slog.String("endpoint", t.endpoint))
+	t.spawn(t.acceptLoop)
+	if !o.DisableHeartbeat {
+		t.hb = newHeartbeat(t)
+		t.spawn(t.hb.run)
+	}
+	return t, nil
+}
+
+// Endpoint returns the endpoint the Transport listens at, with the real
+// port; it is also its socket identity.
+func (t *Transport) Endpoint() string { return t.endpoint }
+
+// Stats returns a snapshot of the Transport's counters.
+func (t *Transport) Stats() Stats { return t.stats.snapshot() }
+
+// Close stops the Transport: it closes the listener and every connection,
+// drops whatever is still queued, waits for running Handler calls and for
+// every goroutine it started, and returns. Later calls return nil at once.
+func (t *Transport) Close() error {
+	var err error
+	t.once.Do(func() {
+		t.mu.Lock()
+		t.closing = true
+		t.closed.Store(true)
+		conns := make([]*conn, 0, len(t.conns))
+		for c := range t.conns {
+			conns = append(conns, c)
+		}
+		t.mu.Unlock()
+		t.cancel()
+		if e := t.ln.Close(); e != nil && !errors.Is(e, net.ErrClosed) {
+			err = e
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		t.wg.Wait()
+	})
+	return err
+}
+
+// spawn runs f in a goroutine that Close waits for; it returns false, and
+// runs nothing, once the Transport is closing.
+func (t *Transport) spawn(f func()) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// track registers c to be closed by Close; it returns false once the
+// Transport is closing (the caller closes c).
+func (t *Transport) track(c *conn) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return false
+	}
+	t.conns[c] = struct{}{}
+	return true
+}
+
+func (t *Transport) untrack(c *conn) {
+	t.mu.Lock()
+	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// now returns the monotonic time since Listen, the unit of health stamps.
+func (t *Transport) now() int64 { return int64(time.Since(t.epoch)) }
+
+// acceptLoop accepts connections and serves each on its own goroutine, so
+// that one slow or silent client never holds up the others (zmq4's own
+// accept loop runs every handshake in turn, without a deadline).
+func (t *Transport) acceptLoop() {
+	for {
+		nc, err := t.ln.AcceptTCP()
+		if err != nil {
+			if t.closed.Load() {
+				return
+			}
+			// Out of file descriptors and the like: wait a little
+			// rather than spin.
+			t.rlog.warn("accept", "transport: accept failed", slog.Any("err", err))
+			select {
+			case <-t.ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			continue
+		}
+		c := newConn(nc)
+		if !t.track(c) {
+			c.Close()
+			return
+		}
+		if !t.spawn(func() { t.serveInbound(c) }) {
+			t.untrack(c)
+			c.Close()
+			return
+		}
+	}
+}
+
+// serveInbound runs the handshake of an accepted connection, then reads its
+// messages until it fails.
+func (t *Transport) serveInbound(c *conn) {
+	defer t.untrack(c)
+	defer c.Close()
+	id, err := handshake(c, t.serverSecurity(), zmq4.Router, t.endpoint, true, t.opts.HandshakeTimeout)
+	if err != nil {
+		t.stats.handshakeFails.Add(1)
+		if !t.closed.Load() {
+			t.rlog.warn("handshake-in", "transport: handshake with client failed",
+				slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
+		}
+		return
+	}
+	t.stats.accepted.Add(1)
+	t.stats.connsIn.Add(1)
+	defer t.stats.connsIn.Add(-1)
+
+	// The identity is per connection: check it once. A bad one does not
+	// close the connection (a libzmq peer would just reconnect); each of
+	// its messages is dropped and counted.
+	sender, senderOK := id, validSender(id)
+	mr := newMsgReader(c.r, t.opts.MaxMessageSize)
+	for {
+		var in Incoming
+		reason, err := mr.read(&in)
+		if err != nil {
+			t.readFailed(c, sender, reason, err)
+			return
+		}
+		if reason == dropNone && !senderOK {
+			reason = dropBadIdentity
+		}
+		if reason != dropNone {
+			t.drop(reason, sender)
+			continue
+		}
+		in.Sender = sender
+		t.stats.in.Add(1)
+		t.deliver(in)
+	}
+}
+
+// readFailed accounts for an inbound connection that cannot be read further.
+func (t *Transport) readFailed(c *conn, sender string, reason dropReason, err error) {
+	if reason == dropTooLarge {
+		t.drop(reason, sender)
+		return
+	}
+	if t.closed.Load() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		return
+	}
+	t.rlog.warn("read", "transport: reading from peer failed",
+		slog.String("sender", logSafe(sender)), slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
+}
+
+// drop counts and logs (rate-limited) a message that is not delivered.
+func (t *Transport) drop(reason dropReason, sender string) {
+	t.stats.dropped[reason].Add(1)
+	if reason == dropClosed || reason == dropNoHandler {
+		return
+	}
+	t.rlog.warn(reason.String(), "transport: dropped message",
+		slog.String("reason", reason.String()), slog.String("sender", logSafe(sender)))
+}
+
+// deliver records a valid message in its sender's health and hands it to
+// the Handler, unless it is a reply to one of our own heartbeat pings.
+func (t *Transport) deliver(in Incoming) {
+	if t.observe(&in) {
+		return
+	}
+	if t.closed.Load() {
+		t.stats.dropped[dropClosed].Add(1)
+		return
+	}
+	if t.opts.Handler == nil {
+		t.stats.dropped[dropNoHandler].Add(1)
+		return
+	}
+	t.opts.Handler(in)
+}
+
+// logSafe shortens peer-controlled text for a log record.
+func logSafe(s string) string {
+	const max = 80
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "..."
+	}
+	return strconv.Quote(s)
+}
