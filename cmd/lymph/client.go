@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lymphgo/lymph"
+	"github.com/lymphgo/lymph/registry"
+)
+
+// defaultTimeout is the Python lymph tool's default for --timeout.
+const defaultTimeout = 2 * time.Second
+
+// stopTimeout bounds how long the CLI's container may take to stop.
+const stopTimeout = 2 * time.Second
+
+// openRegistry opens the registry the global flags select.
+func (a *app) openRegistry() (registry.Registry, registrySource, error) {
+	src, err := resolveRegistry(a.registryURL, a.configFile)
+	if err != nil {
+		return nil, src, err
+	}
+	reg, err := registry.Open(src.url, registry.WithLogger(a.logger))
+	if err != nil {
+		if src.from != "default" {
+			err = fmt.Errorf("%w (registry URL from %s)", err, src.from)
+		}
+		return nil, src, err
+	}
+	return reg, src, nil
+}
+
+// client is the CLI's own lymph instance: one container, started for one
+// command run, that sends every request of the run over connections it
+// keeps open.
+type client struct {
+	c   *lymph.Container
+	reg registry.Registry
+	src registrySource
+}
+
+// startClient opens the registry and starts a container that can call
+// services but does not publish itself (see lookupOnly). Its endpoint is
+// --ip with a free port: the address the services reply to.
+func (a *app) startClient(ctx context.Context) (*client, error) {
+	reg, src, err := a.openRegistry()
+	if err != nil {
+		return nil, err
+	}
+	host := a.ip
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // IPv6
+	}
+	c, err := lymph.NewContainer(
+		lymph.WithEndpoint("tcp://"+host+":0"),
+		lymph.WithRegistry(lookupOnly{reg}),
+		lymph.WithLogger(a.logger),
+		// Heartbeats help long-lived instances pick live peers; a
+		// command that lives for one request only adds pings to the
+		// service's traffic (and to a load test's numbers).
+		lymph.WithoutHeartbeat(),
+	)
+	if err == nil {
+		err = c.Start(ctx)
+	}
+	if err != nil {
+		reg.Close()
+		return nil, fmt.Errorf("cannot start the client on %s: %w", host, err)
+	}
+	return &client{c: c, reg: reg, src: src}, nil
+}
+
+// close stops the container, then closes the registry it used.
+func (cl *client) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	_ = cl.c.Stop(ctx)
+	_ = cl.reg.Close()
+}
+
+// target is where a request goes: the subject, the interface version asked
+// for, and the address, a service name or a tcp:// endpoint.
+type target struct {
+	subject string
+	version string
+	address string
+	timeout time.Duration // for each call, lookup included
+}
+
+func (t target) isEndpoint() bool { return strings.HasPrefix(t.address, "tcp://") }
+
+// lookupGrace is how much longer than --timeout a call may spend, its
+// registry lookup included, before the context gives up. The reply timeout
+// itself is the proxy's, exactly --timeout, so that the Future reports it
+// (ErrTimeout) rather than a context deadline racing with it.
+const lookupGrace = time.Second
+
+// caller returns the function that sends one request to t, built once so a
+// load run repeats only the send: the proxy (and so its round-robin state
+// and resolved instances) is shared by every request.
+func (cl *client) caller(t target) func(ctx context.Context, args any) (*lymph.Message, error) {
+	timeout := t.timeout
+	i := strings.LastIndexByte(t.subject, '.') // the subject was checked: i > 0
+	iface, method := t.subject[:i], t.subject[i+1:]
+	var send func(ctx context.Context, args any) *lymph.Future
+	switch {
+	case t.isEndpoint():
+		p := cl.c.Proxy(t.address, lymph.ProxyVersion(t.version), lymph.ProxyTimeout(timeout))
+		send = func(ctx context.Context, args any) *lymph.Future { return p.Defer(ctx, t.subject, args) }
+	case t.address == iface:
+		p := cl.c.Proxy(t.address, lymph.ProxyVersion(t.version), lymph.ProxyTimeout(timeout))
+		send = func(ctx context.Context, args any) *lymph.Future { return p.Defer(ctx, method, args) }
+	default:
+		// Another interface of the named service's instances (e.g.
+		// lymph.status of an "echo" instance): a proxy to a name builds
+		// the subject from the name, so go through Request.
+		address := t.address
+		if t.version != "" {
+			address += "@" + t.version
+		}
+		return func(ctx context.Context, args any) (*lymph.Message, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			return cl.c.Request(ctx, address, t.subject, args)
+		}
+	}
+	return func(ctx context.Context, args any) (*lymph.Message, error) {
+		callCtx, cancel := context.WithTimeout(ctx, timeout+lookupGrace)
+		defer cancel()
+		return send(callCtx, args).Message(ctx)
+	}
+}
+
+// callErr wraps a failed call with what the user needs to find it.
+func (cl *client) callErr(t target, msg *lymph.Message, traceID string, err error) error {
+	ce := &callError{subject: t.subject, traceID: traceID, err: err}
+	if msg != nil {
+		ce.source = msg.Source
+		if id := msg.TraceID(); id != "" {
+			ce.traceID = id
+		}
+	}
+	ce.timeout = t.timeout
+	if exitCode(err) == exitLookup && !t.isEndpoint() {
+		ce.hint = "registry " + cl.src.url
+		if c, perr := registry.ParseConstraint(t.version); perr == nil && !c.IsZero() {
+			ce.hint = fmt.Sprintf("version %s wanted; %s", c, ce.hint)
+		}
+	}
+	return ce
+}
+
+// parseAddress checks an ADDRESS argument: a service name (with an optional
+// @version) or tcp://host:port.
+func parseAddress(s string) (address, version string, err error) {
+	if rest, ok := strings.CutPrefix(s, "tcp://"); ok {
+		host, port, err := net.SplitHostPort(rest)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || host == "" || n <= 0 || n > 65535 {
+			return "", "", usageErrorf("bad endpoint %q: want tcp://host:port", s)
+		}
+		return s, "", nil
+	}
+	if strings.Contains(s, "://") {
+		return "", "", usageErrorf("bad address %q: want a service name (echo, echo@1.2) or tcp://host:port", s)
+	}
+	name, version := registry.SplitVersionedName(s)
+	if name == "" || strings.ContainsAny(name, "/ \t\n") || strings.HasPrefix(name, ".") {
+		return "", "", usageErrorf("bad service name %q", s)
+	}
+	if _, err := registry.ParseConstraint(version); err != nil {
+		return "", "", usageErrorf("bad version in %q: want e.g. echo@1.2", s)
+	}
+	return name, version, nil
+}
+
+// addTimeoutFlag adds --timeout in seconds, as lymph's tool takes it.
+func addTimeoutFlag(cmd *cobra.Command, dst *float64) {
+	cmd.Flags().Float64Var(dst, "timeout", defaultTimeout.Seconds(), "seconds to wait for each reply")
+}
+
+func timeoutOf(seconds float64) (time.Duration, error) {
+	if !(seconds > 0) || seconds > 24*3600 {
+		return 0, usageErrorf("--timeout %v: want a positive number of seconds, e.g. --timeout=0.5", seconds)
+	}
+	return time.Duration(seconds * float64(time.Second)), nil
+}
