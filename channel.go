@@ -1,0 +1,112 @@
+package lymph
+
+import (
+	"context"
+	"sync"
+
+	"github.com/lymphgo/lymph/internal/codec"
+)
+
+// ReplyChannel answers one request. A raw method (one that takes a
+// *ReplyChannel) answers through it; lymph calls this kind raw_rpc.
+//
+// A request gets exactly one reply: after the first, Reply and Error return
+// ErrReplySent and send nothing, and so do Ack and Nack unless asked to stay
+// quiet with unlessReplySent. (Python lymph would send the second message;
+// its caller drops it, so nothing observable changes.) A raw method that
+// returns without replying gets a NACK, as lymph's dispatcher sends.
+//
+// A ReplyChannel is safe for use by several goroutines, but the method must
+// answer before it returns: its return is when the dispatcher's NACK goes.
+type ReplyChannel struct {
+	ctx     context.Context
+	c       *Container
+	req     *Message
+	version string // of the interface that serves the request
+
+	mu      sync.Mutex
+	sent    bool
+	headers map[string]any
+}
+
+// Context returns the request's context: it carries the request's trace id
+// and ends when the container stops.
+func (ch *ReplyChannel) Context() context.Context { return ch.ctx }
+
+// Request returns the request being answered. Its body holds the keyword
+// arguments.
+func (ch *ReplyChannel) Request() *Message { return ch.req }
+
+// SetHeader sets a header on the reply. trace_id and version are set by the
+// channel and cannot be overridden.
+func (ch *ReplyChannel) SetHeader(key string, value any) {
+	if key == "trace_id" || key == "version" {
+		return
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.headers == nil {
+		ch.headers = map[string]any{}
+	}
+	ch.headers[key] = value
+}
+
+// Replied reports whether a reply has been sent.
+func (ch *ReplyChannel) Replied() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.sent
+}
+
+// Reply sends body as the successful reply (REP).
+func (ch *ReplyChannel) Reply(body any) error {
+	return ch.send(TypeReply, body, false)
+}
+
+// Ack acknowledges the request without a value (ACK). With unlessReplySent,
+// it does nothing when a reply was already sent.
+func (ch *ReplyChannel) Ack(unlessReplySent bool) error {
+	return ch.send(TypeAck, nil, unlessReplySent)
+}
+
+// Nack refuses the request (NACK): the caller gets ErrNack. With
+// unlessReplySent, it does nothing when a reply was already sent.
+func (ch *ReplyChannel) Nack(unlessReplySent bool) error {
+	return ch.send(TypeNack, nil, unlessReplySent)
+}
+
+// Error answers with a declared error: the caller gets a *RemoteError with
+// this type and message.
+func (ch *ReplyChannel) Error(typ, message string) error {
+	return ch.send(TypeError, errorBody{Type: typ, Message: message}, false)
+}
+
+// errorBody is an ERROR reply's body.
+type errorBody struct {
+	Type    string `msgpack:"type"`
+	Message string `msgpack:"message"`
+}
+
+func (ch *ReplyChannel) send(typ string, body any, unlessReplySent bool) error {
+	ch.mu.Lock()
+	if ch.sent {
+		ch.mu.Unlock()
+		if unlessReplySent {
+			return nil
+		}
+		return ErrReplySent
+	}
+	ch.sent = true
+	headers := ch.headers
+	ch.mu.Unlock()
+
+	encoded, err := codec.Marshal(body)
+	if err != nil {
+		// The method's value cannot travel: the caller must still hear
+		// something, and a NACK is what lymph sends for a failed method.
+		ch.c.logger.Error("cannot encode reply", "subject", ch.req.Subject, "trace_id", ch.req.TraceID(), "error", err)
+		typ, encoded, headers = TypeNack, nilBody, nil
+	}
+	ch.c.sendReply(ch.req, typ, ch.version, headers, encoded)
+	return err
+}

@@ -1,0 +1,51 @@
+// Package lymph lets Go services join a lymph mesh: call, and be called by,
+// services written with the Python lymph framework (RPC over ZeroMQ with
+// msgpack), on the same wire.
+//
+// A service is a struct that embeds Interface. Its exported methods are its
+// RPC methods, found by reflection when it is installed in a Container and
+// served as "<name>.<snake_case method name>":
+//
+//	type Echo struct{ lymph.Interface }
+//
+//	type UpperArgs struct {
+//		Text string `msgpack:"text"`
+//	}
+//
+//	// Upper returns the text in upper case.
+//	func (e *Echo) Upper(ctx context.Context, args UpperArgs) (string, error) {
+//		return strings.ToUpper(args.Text), nil
+//	}
+//
+// # Method shapes
+//
+// A plain method is lymph's rpc kind; its return value is the reply:
+//
+//	func (s *T) M([ctx context.Context,] [args A]) ([R,] error)
+//
+// A method that takes a *ReplyChannel is lymph's raw_rpc kind; it answers
+// through the channel (Reply, Ack, Nack, Error), and gets a NACK if it
+// returns without answering:
+//
+//	func (s *T) M(ch *lymph.ReplyChannel[, args A])
+//
+// A is a struct (or pointer to one) whose msgpack tags name the keyword
+// arguments, or a map with string keys. A request whose arguments do not fit
+// — a missing, unknown or ill-typed argument — gets a NACK. A struct field
+// is optional when it is a pointer, or tagged omitempty or lymph:"optional".
+//
+// # Errors
+//
+// A method's error reaches the caller as a *RemoteError (ERROR on the wire)
+// when it matches one the method declared with Raises; any other error, and
+// any panic, is logged with the request's trace id and becomes a NACK, which
+// the caller sees as ErrNack. Calls that get no reply in time fail with
+// ErrTimeout; calls that cannot be sent with ErrNotConnected or
+// ErrLookupFailure.
+//
+// # Wire values
+//
+// Arguments and results travel as msgpack: strings as str, []byte as bin.
+// lymph's extension values map to time.Time (datetime), Date, TimeOfDay,
+// Decimal, uuid.UUID (github.com/google/uuid) and Set.
+package lymph

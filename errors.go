@@ -1,0 +1,110 @@
+package lymph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Errors a caller can test for with errors.Is. They follow lymph's error
+// semantics: see the README's error table.
+var (
+	// ErrNack means the server refused the request: unknown interface or
+	// method, arguments that did not fit, or a failure the method did not
+	// declare (including a panic).
+	ErrNack = errors.New("lymph: request not acknowledged (NACK)")
+
+	// ErrTimeout means no reply arrived before the call's deadline. It also
+	// matches context.DeadlineExceeded, so code written against plain
+	// contexts keeps working.
+	ErrTimeout error = timeoutError{}
+
+	// ErrNotConnected means the request could not be sent: the instance's
+	// connection is known to be dead or could not be made.
+	ErrNotConnected = errors.New("lymph: not connected")
+
+	// ErrLookupFailure means the registry knows no live instance of the
+	// service.
+	ErrLookupFailure = errors.New("lymph: lookup failure")
+
+	// ErrReplySent is returned by a ReplyChannel asked to answer a request it
+	// has already answered: a request gets exactly one reply.
+	ErrReplySent = errors.New("lymph: reply already sent")
+
+	// ErrNotRunning is returned by calls made through a container that has
+	// not been started or has been stopped.
+	ErrNotRunning = errors.New("lymph: container not running")
+)
+
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "lymph: timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+// Is makes errors.Is(ErrTimeout, context.DeadlineExceeded) true.
+func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// RemoteError is the error a caller gets when the remote method failed with
+// an error it declared (lymph's raises): the ERROR reply's type and message.
+//
+// errors.Is matches a RemoteError against an *ErrorType of the same name, and
+// against another *RemoteError of the same type (and message, when the target
+// has one), so callers can test for a remote error by its type name:
+//
+//	if errors.Is(err, ErrNope) { ... }          // ErrNope = lymph.NewErrorType("Nope")
+//	var re *lymph.RemoteError
+//	if errors.As(err, &re) { log.Print(re.Type, re.Message) }
+type RemoteError struct {
+	// Type is the error's type name, e.g. "Nope" (in Python lymph, the
+	// exception's class name).
+	Type string
+	// Message is the error's text.
+	Message string
+}
+
+// Error returns "Type: Message".
+func (e *RemoteError) Error() string {
+	if e.Message == "" {
+		return e.Type
+	}
+	return e.Type + ": " + e.Message
+}
+
+// Is reports whether target names the same remote error type.
+func (e *RemoteError) Is(target error) bool {
+	switch t := target.(type) {
+	case *ErrorType:
+		return t.name == e.Type
+	case *RemoteError:
+		return t.Type == e.Type && (t.Message == "" || t.Message == e.Message)
+	}
+	return false
+}
+
+// ErrorType names an error a method may raise, in lymph's sense: declared
+// with the Raises install option, it reaches the caller as an ERROR reply of
+// that type instead of a NACK. It is also what callers match a RemoteError
+// against with errors.Is.
+type ErrorType struct{ name string }
+
+// NewErrorType returns an error type with the given name, as the caller sees
+// it in RemoteError.Type.
+func NewErrorType(name string) *ErrorType { return &ErrorType{name: name} }
+
+// Name returns the type name.
+func (t *ErrorType) Name() string { return t.name }
+
+// Error returns the type name, so an *ErrorType can be returned as is.
+func (t *ErrorType) Error() string { return t.name }
+
+// New returns a RemoteError of this type with the given message: what a
+// method returns to raise the error.
+func (t *ErrorType) New(message string) *RemoteError {
+	return &RemoteError{Type: t.name, Message: message}
+}
+
+// Errorf is New with a formatted message.
+func (t *ErrorType) Errorf(format string, args ...any) *RemoteError {
+	return t.New(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,120 @@
+package lymph
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/lymphgo/lymph/internal/transport"
+)
+
+// metricKind is what one counter of a subject counts.
+type metricKind int
+
+const (
+	metricRequest    metricKind = iota // requests dispatched to a method
+	metricError                        // methods that failed (declared error, other error, panic)
+	metricNack                         // NACKs sent
+	metricUnknown                      // requests for an unknown interface or method
+	metricBadRequest                   // undecodable headers or arguments
+	numMetricKinds
+)
+
+var metricNames = [numMetricKinds]string{
+	metricRequest:    "rpc.requests",
+	metricError:      "rpc.errors",
+	metricNack:       "rpc.nacks",
+	metricUnknown:    "rpc.unknown",
+	metricBadRequest: "rpc.bad_requests",
+}
+
+// metrics counts what the container serves, per subject, for
+// lymph.get_metrics. The served subjects are known at install, so counting
+// is a lock-free increment, and requests for any other subject share one
+// set of counters: a caller cannot grow the table without bound.
+type metrics struct {
+	subjects    sync.Map // subject -> *counters, filled at install
+	other       counters
+	lateReplies atomic.Uint64
+}
+
+type counters [numMetricKinds]atomic.Uint64
+
+// otherSubject tags the counters of requests for subjects nobody serves.
+const otherSubject = "<other>"
+
+func newMetrics() *metrics { return &metrics{} }
+
+// serve starts counting a subject.
+func (m *metrics) serve(subject string) {
+	m.subjects.LoadOrStore(subject, new(counters))
+}
+
+func (m *metrics) count(subject string, kind metricKind) {
+	if v, ok := m.subjects.Load(subject); ok {
+		v.(*counters)[kind].Add(1)
+		return
+	}
+	m.other[kind].Add(1)
+}
+
+// metric is one lymph metric: [name, value, tags].
+type metric [3]any
+
+// snapshot returns every counter in lymph's get_metrics shape, sorted.
+func (m *metrics) snapshot() []metric {
+	var out []metric
+	add := func(subject string, c *counters) {
+		for kind := range c {
+			if n := c[kind].Load(); n > 0 {
+				out = append(out, metric{metricNames[kind], n, map[string]any{"subject": subject}})
+			}
+		}
+	}
+	m.subjects.Range(func(k, v any) bool {
+		add(k.(string), v.(*counters))
+		return true
+	})
+	add(otherSubject, &m.other)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i][0] != out[j][0] {
+			return out[i][0].(string) < out[j][0].(string)
+		}
+		return out[i][2].(map[string]any)["subject"].(string) < out[j][2].(map[string]any)["subject"].(string)
+	})
+	return append(out, metric{"rpc.late_replies", m.lateReplies.Load(), map[string]any{}})
+}
+
+// transportMetrics reports the transport's counters and each peer's health
+// in get_metrics' shape.
+func transportMetrics(tr *transport.Transport) []metric {
+	st := tr.Stats()
+	none := map[string]any{}
+	out := []metric{
+		{"transport.connections", st.ConnectionsIn + st.ConnectionsOut, none},
+		{"transport.connections_in", st.ConnectionsIn, none},
+		{"transport.connections_out", st.ConnectionsOut, none},
+		{"transport.messages_in", st.MessagesIn, none},
+		{"transport.messages_out", st.MessagesOut, none},
+		{"transport.dial_failures", st.DialFailures, none},
+		{"transport.handshake_failures", st.HandshakeFailures, none},
+	}
+	for reason, n := range map[string]uint64{
+		"bad_frames":   st.Dropped.BadFrames,
+		"bad_utf8":     st.Dropped.BadUTF8,
+		"unknown_type": st.Dropped.UnknownType,
+		"bad_identity": st.Dropped.BadIdentity,
+		"too_large":    st.Dropped.TooLarge,
+		"unsent":       st.Dropped.Unsent,
+	} {
+		out = append(out, metric{"transport.dropped", n, map[string]any{"reason": reason}})
+	}
+	for _, p := range tr.Peers() {
+		tags := map[string]any{"peer": p.Endpoint, "state": p.State.String()}
+		out = append(out,
+			metric{"transport.peer_rtt_ms", float64(p.RTT.Mean) / float64(time.Millisecond), tags},
+			metric{"transport.peer_connected", p.Connected, tags})
+	}
+	return out
+}

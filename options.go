@@ -1,0 +1,93 @@
+package lymph
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/lymphgo/lymph/registry"
+)
+
+// DefaultTimeout is how long a call waits for its reply when its context has
+// no deadline and its proxy sets no timeout: lymph's default.
+const DefaultTimeout = 3 * time.Second
+
+// Option configures a Container.
+type Option func(*config)
+
+type config struct {
+	name           string
+	endpoint       string
+	logger         *slog.Logger
+	registry       registry.Registry
+	registryURL    string
+	timeout        time.Duration
+	maxMessageSize int64
+	sendQueue      int
+	username       string
+	password       string
+	credentials    map[string]string
+	heartbeat      bool
+}
+
+func defaultConfig() config {
+	return config{
+		endpoint:  "tcp://127.0.0.1:0",
+		timeout:   DefaultTimeout,
+		heartbeat: true,
+	}
+}
+
+// WithName sets the container's name: the name an interface is installed
+// under unless Install is given another.
+func WithName(name string) Option { return func(c *config) { c.name = name } }
+
+// WithEndpoint sets the endpoint to bind, tcp://host:port. Port 0 picks a
+// free port; the bound endpoint is then the container's identity. The
+// default is tcp://127.0.0.1:0. The host must be an address peers can reach:
+// it is what they reply to.
+func WithEndpoint(endpoint string) Option { return func(c *config) { c.endpoint = endpoint } }
+
+// WithLogger sets the logger; the default is slog.Default(). The container
+// filters it by a level that lymph.change_loglevel can change for a while.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithRegistry sets the service registry used to register installed
+// interfaces and to find services by name. The container does not close it.
+func WithRegistry(r registry.Registry) Option { return func(c *config) { c.registry = r } }
+
+// WithRegistryURL opens the registry named by url (see package registry for
+// the syntax: zookeeper://host:2181/lymph, local:, memory:) at Start and
+// closes it at Stop. Without WithRegistry or WithRegistryURL the container
+// uses $LYMPH_REGISTRY, or the embedded local registry when that is unset.
+func WithRegistryURL(url string) Option { return func(c *config) { c.registryURL = url } }
+
+// WithTimeout sets the default timeout of calls whose context has no
+// deadline (DefaultTimeout unless set).
+func WithTimeout(d time.Duration) Option { return func(c *config) { c.timeout = d } }
+
+// WithMaxMessageSize sets the largest message accepted or sent, in bytes.
+// Larger incoming messages are dropped before they are read into memory.
+func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessageSize = n } }
+
+// WithSendQueue sets how many messages may wait to be written to one peer;
+// past it, sends to that peer fail at once instead of piling up.
+func WithSendQueue(n int) Option { return func(c *config) { c.sendQueue = n } }
+
+// WithPlainAuth makes the container present a ZMTP PLAIN username and
+// password when it connects to other instances. The default is lymph's NULL
+// mechanism.
+func WithPlainAuth(username, password string) Option {
+	return func(c *config) { c.username, c.password = username, password }
+}
+
+// WithPlainCredentials makes the container require ZMTP PLAIN
+// authentication of every peer that connects to it, against these
+// username -> password pairs. Python lymph does not speak PLAIN: use it only
+// in an all-Go mesh.
+func WithPlainCredentials(credentials map[string]string) Option {
+	return func(c *config) { c.credentials = credentials }
+}
+
+// WithoutHeartbeat turns off the once-a-second lymph.ping to every peer.
+// Dead peers are then noticed only when their connection breaks.
+func WithoutHeartbeat() Option { return func(c *config) { c.heartbeat = false } }

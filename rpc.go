@@ -1,0 +1,243 @@
+package lymph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/lymphgo/lymph/internal/codec"
+)
+
+// This file is the reflection registry: it looks at a service's methods
+// once, at Install, decides which kind each one is, and keeps what dispatch
+// needs so that serving a request does no more reflection than a call.
+
+// methodKind is lymph's kind of RPC method.
+type methodKind int
+
+const (
+	kindRPC methodKind = iota // plain method: its return value is the reply
+	kindRaw                   // raw_rpc: answers through a *ReplyChannel
+)
+
+var (
+	typeOfContext      = reflect.TypeFor[context.Context]()
+	typeOfError        = reflect.TypeFor[error]()
+	typeOfReplyChannel = reflect.TypeFor[*ReplyChannel]()
+	// The embedded Interface's own exported methods are never served.
+	interfaceMethods = methodNames(reflect.TypeFor[*Interface]())
+)
+
+// method is one served method.
+type method struct {
+	goName  string
+	name    string // wire name, snake_case
+	kind    methodKind
+	fn      reflect.Value // the method value bound to its receiver
+	hasCtx  bool          // rpc kind: takes a context.Context first
+	argType reflect.Type  // nil: takes no arguments
+	argPtr  bool          // the argument is a pointer to argType
+	result  bool          // rpc kind: returns (R, error), not just error
+	params  []string
+	help    string
+	raises  []declaredError
+}
+
+// declaredError is one error a method declared it may raise.
+type declaredError struct {
+	typeName string
+	sentinel *ErrorType   // matched with errors.Is
+	errType  reflect.Type // or matched with errors.As against this type
+}
+
+// match returns the wire type and message for err if it is this declared
+// error.
+func (d declaredError) match(err error) (typ, message string, ok bool) {
+	if d.sentinel != nil {
+		if !errors.Is(err, d.sentinel) {
+			return "", "", false
+		}
+		var re *RemoteError
+		if errors.As(err, &re) && re.Type == d.typeName {
+			return d.typeName, re.Message, true
+		}
+		return d.typeName, err.Error(), true
+	}
+	target := reflect.New(d.errType)
+	if !errors.As(err, target.Interface()) {
+		return "", "", false
+	}
+	return d.typeName, target.Elem().Interface().(error).Error(), true
+}
+
+// describeMethods finds the served methods of svc. Every exported method
+// must fit one of the two shapes or be excluded; the error names each one
+// that does not, and why, so a typo does not silently drop a method.
+func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
+	v := reflect.ValueOf(svc)
+	t := v.Type()
+	typeName := t.String()
+	var docs map[string]string
+	if d, ok := svc.(Documented); ok {
+		docs = d.LymphDocs()
+	}
+
+	methods := map[string]*method{}
+	var problems []error
+	for i := 0; i < t.NumMethod(); i++ {
+		rm := t.Method(i)
+		if interfaceMethods[rm.Name] || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
+			continue
+		}
+		m, err := describeMethod(rm, v.Method(i))
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s.%s: %w", typeName, rm.Name, err))
+			continue
+		}
+		if other, dup := methods[m.name]; dup {
+			problems = append(problems, fmt.Errorf("%s.%s: wire name %q is taken by %s", typeName, rm.Name, m.name, other.goName))
+			continue
+		}
+		m.help = docs[rm.Name]
+		if h, ok := cfg.docs[rm.Name]; ok {
+			m.help = h
+		}
+		raises, err := declaredErrors(cfg.raises[rm.Name])
+		if err != nil {
+			problems = append(problems, fmt.Errorf("%s.%s: %w", typeName, rm.Name, err))
+		}
+		m.raises = raises
+		methods[m.name] = m
+	}
+	for name := range cfg.raises {
+		if _, ok := t.MethodByName(name); !ok {
+			problems = append(problems, fmt.Errorf("%s: Raises names %s, which is not a method", typeName, name))
+		}
+	}
+	if len(problems) == 0 && len(methods) == 0 {
+		problems = append(problems, fmt.Errorf("%s has no exported methods to serve", typeName))
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("lymph: cannot install %s: %w", typeName, errors.Join(problems...))
+	}
+	return methods, nil
+}
+
+// describeMethod decides the kind of one exported method, or says why it
+// fits neither:
+//
+//	rpc:     func (s *T) M([ctx context.Context,] [args A]) ([R,] error)
+//	raw_rpc: func (s *T) M(ch *lymph.ReplyChannel[, args A])
+//
+// where A is a struct, a pointer to a struct, or a map with string keys:
+// lymph's keyword arguments.
+func describeMethod(rm reflect.Method, fn reflect.Value) (*method, error) {
+	ft := fn.Type() // without the receiver
+	m := &method{goName: rm.Name, name: snakeCase(rm.Name), fn: fn}
+	in := 0
+	if ft.NumIn() > 0 && ft.In(0) == typeOfReplyChannel {
+		m.kind = kindRaw
+		in = 1
+		if ft.NumOut() != 0 {
+			return nil, errors.New("a raw method (taking *lymph.ReplyChannel) answers through the channel and must return nothing")
+		}
+	} else {
+		if ft.NumIn() > 0 && ft.In(0) == typeOfContext {
+			m.hasCtx = true
+			in = 1
+		}
+		switch {
+		case ft.NumOut() == 1 && ft.Out(0) == typeOfError:
+		case ft.NumOut() == 2 && ft.Out(1) == typeOfError:
+			if err := encodable(ft.Out(0)); err != nil {
+				return nil, fmt.Errorf("result: %w", err)
+			}
+			m.result = true
+		default:
+			return nil, errors.New("must return error or (result, error), or take *lymph.ReplyChannel first to be a raw method")
+		}
+	}
+	for i := in; i < ft.NumIn(); i++ {
+		if ft.In(i) == typeOfContext {
+			return nil, errors.New("context.Context must be the first argument")
+		}
+	}
+	switch rest := ft.NumIn() - in; {
+	case rest == 0:
+	case rest == 1:
+		at := ft.In(in)
+		if at.Kind() == reflect.Pointer {
+			m.argPtr = true
+			at = at.Elem()
+		}
+		switch {
+		case at.Kind() == reflect.Struct:
+			m.params = codec.ArgNames(at)
+		case at.Kind() == reflect.Map && at.Key().Kind() == reflect.String && !m.argPtr:
+		default:
+			return nil, fmt.Errorf("arguments are lymph keyword arguments: want a struct, a pointer to a struct or a map with string keys, not %s", ft.In(in))
+		}
+		m.argType = at
+	default:
+		return nil, fmt.Errorf("takes %d arguments after the context; want one struct or map holding the keyword arguments", rest)
+	}
+	if m.params == nil {
+		m.params = []string{}
+	}
+	return m, nil
+}
+
+// encodable rejects result types msgpack cannot carry.
+func encodable(t reflect.Type) error {
+	switch t.Kind() {
+	case reflect.Chan, reflect.Func, reflect.UnsafePointer, reflect.Complex64, reflect.Complex128:
+		return fmt.Errorf("%s cannot be sent as msgpack", t)
+	}
+	return nil
+}
+
+func declaredErrors(errs []error) ([]declaredError, error) {
+	out := make([]declaredError, 0, len(errs))
+	for _, e := range errs {
+		if et, ok := e.(*ErrorType); ok && et != nil {
+			out = append(out, declaredError{typeName: et.name, sentinel: et})
+			continue
+		}
+		t := reflect.TypeOf(e)
+		if t == nil || t.Kind() != reflect.Pointer || !reflect.ValueOf(e).IsNil() {
+			return nil, fmt.Errorf("Raises takes *lymph.ErrorType values or typed nil pointers of error types, not %v (%T)", e, e)
+		}
+		out = append(out, declaredError{typeName: t.Elem().Name(), errType: t})
+	}
+	return out, nil
+}
+
+func methodNames(t reflect.Type) map[string]bool {
+	names := map[string]bool{}
+	for i := 0; i < t.NumMethod(); i++ {
+		names[t.Method(i).Name] = true
+	}
+	return names
+}
+
+// sortedMethods lists an interface's methods by wire name, for inspect.
+func sortedMethods(ms map[string]*method) []*method {
+	out := make([]*method, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// splitSubject splits "iface.method" at the last dot, as lymph does.
+func splitSubject(subject string) (iface, method string, ok bool) {
+	i := strings.LastIndexByte(subject, '.')
+	if i <= 0 || i == len(subject)-1 {
+		return "", "", false
+	}
+	return subject[:i], subject[i+1:], true
+}
