@@ -1,0 +1,73 @@
+package lymph
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/lymphgo/lymph/registry"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// quietLogger keeps expected warnings (refused requests, panics) out of the
+// test output; set LYMPH_TEST_LOG=1 to see them.
+func quietLogger() *slog.Logger {
+	if os.Getenv("LYMPH_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// startContainer starts a container on a free loopback port with the
+// services installed, and stops it when the test ends.
+func startContainer(t testing.TB, reg registry.Registry, install func(c *Container), opts ...Option) *Container {
+	t.Helper()
+	opts = append([]Option{WithEndpoint("tcp://127.0.0.1:0"), WithLogger(quietLogger()), WithRegistry(reg)}, opts...)
+	c, err := NewContainer(opts...)
+	require.NoError(t, err)
+	if install != nil {
+		install(c)
+	}
+	require.NoError(t, c.Start(context.Background()))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		require.NoError(t, c.Stop(ctx))
+	})
+	return c
+}
+
+// memoryRegistry returns a fresh in-process registry for one test.
+func memoryRegistry(t testing.TB) registry.Registry {
+	t.Helper()
+	reg, err := registry.Open("memory:")
+	require.NoError(t, err)
+	t.Cleanup(func() { reg.Close() })
+	return reg
+}
+
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// deadEndpoint returns a loopback endpoint nothing listens on.
+func deadEndpoint(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return "tcp://" + addr
+}
