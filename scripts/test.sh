@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs what the tests need
+# (Debian's python3-zmq and python3-msgpack for the interop peer, Debian's
+# zookeeper for the registry's integration tests), starts ZooKeeper on
+# loopback, runs vet, gofmt, every package's tests with -race, and a bounded
+# run of each fuzz target. It is what `make test` and CI run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+need=()
+/usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null || need+=(python3-zmq python3-msgpack)
+[ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "test.sh: installing ${need[*]}" >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >&2
+fi
+
+export LYMPH_ZK_PORT="${LYMPH_ZK_PORT:-2181}"
+bash .ci/zookeeper.sh start
+trap 'bash .ci/zookeeper.sh stop || true' EXIT
+export LYMPH_TEST_ZOOKEEPER="127.0.0.1:$LYMPH_ZK_PORT"
+
+echo "== go vet" >&2
+go vet ./...
+echo "== gofmt" >&2
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted" >&2
+	exit 1
+fi
+
+echo "== go test -race" >&2
+go test -race -count=1 -timeout 15m ./...
+
+# Each fuzz target for a bounded time: long enough to catch a regression in
+# the decoders, short enough for CI. The seed corpora run in the plain
+# `go test` above too.
+fuzztime="${FUZZTIME:-15s}"
+for pkg in ./internal/codec ./internal/transport; do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "== fuzz $pkg $target ($fuzztime)" >&2
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+	done
+done
+echo "test.sh: all passed" >&2
