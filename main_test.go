@@ -2,10 +2,12 @@ package lymph
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,10 +49,13 @@ func startContainer(t testing.TB, reg registry.Registry, install func(c *Contain
 	return c
 }
 
-// memoryRegistry returns a fresh in-process registry for one test.
+var registryNamespaces atomic.Int64
+
+// memoryRegistry returns a fresh in-process registry for one test: a
+// namespace of its own, so tests never see each other's instances.
 func memoryRegistry(t testing.TB) registry.Registry {
 	t.Helper()
-	reg, err := registry.Open("memory:")
+	reg, err := registry.Open(fmt.Sprintf("memory:test%d", registryNamespaces.Add(1)))
 	require.NoError(t, err)
 	t.Cleanup(func() { reg.Close() })
 	return reg
