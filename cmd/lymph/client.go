@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -116,18 +117,29 @@ func (cl *client) caller(t target) func(ctx context.Context, args any) (*lymph.M
 	case t.address == iface:
 		p := cl.c.Proxy(t.address, lymph.ProxyVersion(t.version), lymph.ProxyTimeout(timeout))
 		send = func(ctx context.Context, args any) *lymph.Future { return p.Defer(ctx, method, args) }
-	default:
+	case t.version == "":
 		// Another interface of the named service's instances (e.g.
 		// lymph.status of an "echo" instance): a proxy to a name builds
 		// the subject from the name, so go through Request.
-		address := t.address
-		if t.version != "" {
-			address += "@" + t.version
-		}
 		return func(ctx context.Context, args any) (*lymph.Message, error) {
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			return cl.c.Request(ctx, address, t.subject, args)
+			return cl.c.Request(ctx, t.address, t.subject, args)
+		}
+	default:
+		// The same with a version (lymph.inspect of an "echo@1.2"
+		// instance): the version picks the instance, but it is echo's
+		// version, not the subject interface's, so it must not go out as
+		// the request's version header. Pick the instance here and send
+		// to its endpoint.
+		return func(ctx context.Context, args any) (*lymph.Message, error) {
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			endpoint, err := cl.pickInstance(ctx, t.address, t.version)
+			if err != nil {
+				return nil, err
+			}
+			return cl.c.Proxy(endpoint).Defer(ctx, t.subject, args).Message(ctx)
 		}
 	}
 	return func(ctx context.Context, args any) (*lymph.Message, error) {
@@ -135,6 +147,20 @@ func (cl *client) caller(t target) func(ctx context.Context, args any) (*lymph.M
 		defer cancel()
 		return send(callCtx, args).Message(ctx)
 	}
+}
+
+// pickInstance finds a live instance of name whose version satisfies
+// version, at random as lymph does.
+func (cl *client) pickInstance(ctx context.Context, name, version string) (string, error) {
+	instances, err := cl.reg.Lookup(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", lymph.ErrLookupFailure, name, err)
+	}
+	instances = registry.Match(instances, version)
+	if len(instances) == 0 {
+		return "", fmt.Errorf("%w: no instance of %q", lymph.ErrLookupFailure, name)
+	}
+	return instances[rand.IntN(len(instances))].Endpoint, nil
 }
 
 // callErr wraps a failed call with what the user needs to find it.
