@@ -24,7 +24,8 @@ func main() {
 // run executes the command line args and returns the process exit code. It
 // is main without the process around it, so tests drive the CLI in-process.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.Reader) int {
-	root := newRootCmd(stdout, stderr, stdin)
+	a := &app{stdout: stdout, stderr: stderr, stdin: stdin}
+	root := newRoot(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
@@ -32,7 +33,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, stdin io.
 	}
 	code, msg := describe(err)
 	if msg != "" {
-		fmt.Fprintln(stderr, "lymph: "+oneLine(msg))
+		p := a.errOut
+		if p == nil { // the flags were not parsed: no colours
+			p = &printer{w: stderr}
+		}
+		fmt.Fprintln(stderr, p.paint(colErr, "lymph:")+" "+oneLine(msg))
 	}
 	var ee *exitError
 	if errors.As(err, &ee) && ee.usage {

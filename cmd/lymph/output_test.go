@@ -1,11 +1,14 @@
 package main
 
 import (
+	"io"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -89,4 +92,24 @@ func TestWrapText(t *testing.T) {
 	assert.Nil(t, wrapText("", 70))
 	assert.Equal(t, []string{"one two", "three"}, wrapText("one  two\nthree", 8))
 	assert.Equal(t, []string{"para one", "", "para two"}, wrapText("para one\n\npara two", 70))
+}
+
+func TestHelp(t *testing.T) {
+	root := newRootCmd(io.Discard, io.Discard, nil)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		assert.NotEmpty(t, c.Example, "%s has no example", c.CommandPath())
+		args := append(strings.Fields(c.CommandPath())[1:], "--help")
+		r := cli(t, "", args...)
+		assert.Equal(t, 0, r.code, "%v: %s", args, r.stderr)
+		assert.Contains(t, r.stdout, "Usage:")
+		assert.Contains(t, r.stdout, "Example")
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	r := cli(t, "", "request", "--help")
+	assert.Contains(t, r.stdout, "Exit codes:\n  0    success\n")
+	assert.Contains(t, r.stdout, "Requests per second")
 }

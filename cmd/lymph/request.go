@@ -48,9 +48,12 @@ reply's type, sender and headers first (with --json: one object holding
 type, source, headers and body).
 
 With -N COUNT (more than 1) it is a load test: one warm-up request, then
-COUNT requests from -C concurrent callers over the same connections, and a
-report of requests per second, mean and stddev, timeout and error rates and
-latency percentiles, in the layout of Python lymph's tool.
+COUNT requests from -C concurrent callers over the same connections, and
+a report in the layout of Python lymph's tool: Requests per second, Mean
+time per request (and stddev), Timeout rate, Error rate, Total time and
+latency Percentiles (min, 50 ... 99.9, max). A progress bar shows on
+stderr when it is a terminal. The run exits with the first failed
+request's code if any failed, after the report.
 
 ` + exitCodesHelp,
 		Example: `  lymph request echo.upper '{"text": "hi"}'

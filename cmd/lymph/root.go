@@ -31,7 +31,12 @@ type app struct {
 // newRootCmd builds the lymph command tree writing to stdout and stderr and
 // reading stdin, so tests can run it in-process.
 func newRootCmd(stdout, stderr io.Writer, stdin io.Reader) *cobra.Command {
-	a := &app{stdout: stdout, stderr: stderr, stdin: stdin}
+	return newRoot(&app{stdout: stdout, stderr: stderr, stdin: stdin})
+}
+
+// newRoot builds the command tree around a, which run keeps to print the
+// final error line in the colours the flags chose.
+func newRoot(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "lymph",
 		Short: "Talk to lymph services: request, inspect, discover, ping",
@@ -57,9 +62,9 @@ local:///dir, memory:.
 			return a.setup()
 		},
 	}
-	root.SetOut(stdout)
-	root.SetErr(stderr)
-	root.SetIn(stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetIn(a.stdin)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return usageErrorf("%v", err)
 	})
@@ -82,6 +87,23 @@ local:///dir, memory:.
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
+	}
+	// cobra adds these two when the command runs; made now, they can get
+	// examples too: every command's --help shows one.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  lymph help request"
+		case "completion":
+			c.Example = "  source <(lymph completion bash)\n  lymph completion zsh > \"${fpath[1]}/_lymph\""
+			for _, sh := range c.Commands() {
+				if sh.Example == "" {
+					sh.Example = "  lymph completion " + sh.Name() + " --help"
+				}
+			}
+		}
 	}
 	return root
 }
