@@ -38,6 +38,7 @@ type zkRegistry struct {
 	genMu    sync.Mutex
 	gen      chan struct{} // closed (and replaced) when a session is gained
 	sessions atomic.Int64  // sessions gained, reconnections included (for tests and logs)
+	online   atomic.Bool   // between a session gained and the next disconnection
 
 	resync chan struct{} // cap 1: asks resyncLoop to check our nodes
 
@@ -90,6 +91,7 @@ func (r *zkRegistry) onEvent(ev zk.Event) {
 	switch ev.State {
 	case zk.StateHasSession:
 		n := r.sessions.Add(1)
+		r.online.Store(true)
 		if n == 1 {
 			r.log.Debug("zookeeper session established", "server", ev.Server)
 		} else {
@@ -103,7 +105,11 @@ func (r *zkRegistry) onEvent(ev zk.Event) {
 	case zk.StateExpired:
 		r.log.Warn("zookeeper session expired; registering again in a new one", "server", ev.Server)
 	case zk.StateDisconnected:
-		r.log.Debug("zookeeper disconnected", "server", ev.Server)
+		// Said once per outage (zk repeats it at every failed attempt),
+		// and not when we are the ones closing.
+		if r.online.Swap(false) && !r.isClosed() {
+			r.log.Warn("lost the zookeeper connection; reconnecting", "server", ev.Server)
+		}
 	}
 }
 
