@@ -11,7 +11,12 @@ import (
 	"github.com/go-zeromq/zmq4"
 )
 
-const readBufferSize = 32 << 10
+// Read buffer sizes: an accepted connection carries messages; a dialed
+// one only the handshake (peers never send on it), so it needs little.
+const (
+	inboundReadBuffer  = 32 << 10
+	outboundReadBuffer = 4 << 10
+)
 
 // conn is one TCP connection, read through a bufio.Reader.
 //
@@ -31,8 +36,8 @@ type conn struct {
 	closeErr  error
 }
 
-func newConn(c *net.TCPConn) *conn {
-	return &conn{TCPConn: c, r: bufio.NewReaderSize(c, readBufferSize)}
+func newConn(c *net.TCPConn, readBuffer int) *conn {
+	return &conn{TCPConn: c, r: bufio.NewReaderSize(c, readBuffer)}
 }
 
 // Read reads through the buffer and, during the handshake, through the

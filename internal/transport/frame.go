@@ -36,6 +36,7 @@ type msgReader struct {
 	r   *bufio.Reader
 	max uint64
 	buf []byte // scratch for id, type, subject, headers
+	str []byte // scratch to build the id+subject string
 }
 
 func newMsgReader(r *bufio.Reader, max int64) *msgReader {
@@ -76,8 +77,8 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 		total   uint64
 		ends    [4]int // where id, type, subject, headers end in m.buf
 	)
-	if cap(m.buf) > maxScratch {
-		m.buf = nil
+	if cap(m.buf) > maxScratch || cap(m.str) > maxScratch {
+		m.buf, m.str = nil, nil
 	}
 	m.buf = m.buf[:0]
 	*in = Incoming{}
@@ -146,7 +147,8 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 		return reason, nil
 	}
 	// One allocation for both strings: the subject shares id's backing array.
-	s := string(append(append(m.buf[len(m.buf):], id...), subject...))
+	m.str = append(append(m.str[:0], id...), subject...)
+	s := string(m.str)
 	in.ID, in.Type, in.Subject = s[:len(id)], t, s[len(id):]
 	return dropNone, nil
 }

@@ -15,7 +15,9 @@ import (
 	"github.com/go-zeromq/zmq4"
 )
 
-const writeBufferSize = 64 << 10
+// writeBufferSize is each outgoing connection's batch buffer: big enough to
+// gather many small messages into one write, small enough for many peers.
+const writeBufferSize = 32 << 10
 
 // peer is the connection record of one peer endpoint we send to: its
 // current outgoing connection, the dial in progress, and its health.
@@ -213,7 +215,7 @@ func (p *peer) connect() (*outConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(nc.(*net.TCPConn))
+	c := newConn(nc.(*net.TCPConn), outboundReadBuffer)
 	if !t.track(c) {
 		c.Close()
 		return nil, ErrClosed

@@ -171,7 +171,7 @@ func (t *Transport) acceptLoop() {
 			}
 			continue
 		}
-		c := newConn(nc)
+		c := newConn(nc, inboundReadBuffer)
 		if !t.track(c) {
 			c.Close()
 			return

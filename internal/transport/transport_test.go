@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/stretchr/testify/assert"
@@ -173,7 +174,10 @@ func TestSendErrors(t *testing.T) {
 // ErrNotConnected, not after a socket timeout (zmq4's DEALER would block for
 // 5 minutes, or with automatic reconnect drop the message and return nil).
 func TestSendToNobodyFailsFast(t *testing.T) {
-	ctx := testContext(t)
+	// Generous for one refused local connect, too short for zmq4's
+	// default 10 dial retries 250 ms apart.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
 	gone := listen(t, Options{DisableHeartbeat: true})
 	ep := gone.Endpoint()
 	require.NoError(t, gone.Close())
