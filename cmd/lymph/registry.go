@@ -28,13 +28,6 @@ type registrySource struct {
 	from string // "--registry", "$LYMPH_REGISTRY", a file name, or "default"
 }
 
-func (s registrySource) String() string {
-	if s.from == "default" {
-		return s.url
-	}
-	return s.url + " from " + s.from
-}
-
 // resolveRegistry picks the registry URL: --registry, else $LYMPH_REGISTRY,
 // else the registry section of the lymph config file (--config, or
 // .lymph.yml when present, then $LYMPH_NODE_CONFIG), else registry.DefaultURL.

@@ -230,6 +230,9 @@ func validTraceID(s string) bool {
 func readParams(arg string, stdin io.Reader) (map[string]any, error) {
 	src := "PARAMS"
 	if arg == "-" {
+		if stdin == nil {
+			stdin = strings.NewReader("")
+		}
 		data, err := io.ReadAll(stdin)
 		if err != nil {
 			return nil, inputErrorf("reading PARAMS from stdin: %v", err)

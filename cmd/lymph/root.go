@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -147,7 +148,9 @@ func (a *app) setup() error {
 	if a.ip == "" {
 		a.ip = "127.0.0.1"
 	}
-	if strings.ContainsAny(a.ip, "/ ") {
+	// An address, not a name: it is bound and sent to the services as the
+	// endpoint to reply to.
+	if net.ParseIP(a.ip) == nil {
 		return usageErrorf("--ip %q: want an IP address such as 10.0.0.5", a.ip)
 	}
 	return nil
