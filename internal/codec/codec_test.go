@@ -494,3 +494,11 @@ func TestOmitEmpty(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, unhex(t, "81 a1 65 00"), b)
 }
+
+func TestEmbeddedNilIntoNonEmptyInterface(t *testing.T) {
+	var s fmtStringer // nil: decoded as any, then checked against the interface
+	require.NoError(t, Unmarshal(unhex(t, "d4 65 c0"), &s))
+	assert.Nil(t, s)
+	err := Unmarshal(unhex(t, "01"), &s)
+	assert.ErrorContains(t, err, "cannot decode int64 into codec.fmtStringer")
+}

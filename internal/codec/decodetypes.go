@@ -370,6 +370,10 @@ func nonEmptyInterfaceDecoder(t reflect.Type) decoderFunc {
 		if err != nil {
 			return err
 		}
+		if x == nil { // an embedded document holding nil
+			v.SetZero()
+			return nil
+		}
 		xv := reflect.ValueOf(x)
 		if !xv.Type().Implements(t) {
 			return &TypeError{Value: xv.Type().String(), Type: t}

@@ -50,6 +50,7 @@ type encodeState struct {
 	buf   []byte
 	depth int
 	keys  []string // scratch for sorting map keys; used as a stack
+	order []int    // scratch for sorting reflected maps; used as a stack
 }
 
 var encodePool = sync.Pool{New: func() any { return new(encodeState) }}
@@ -67,6 +68,7 @@ func putEncodeState(e *encodeState) {
 	}
 	clear(e.keys[:cap(e.keys)])
 	e.keys = e.keys[:0]
+	e.order = e.order[:0]
 	encodePool.Put(e)
 }
 
@@ -490,19 +492,36 @@ func sliceEncoder(t reflect.Type) encoderFunc {
 
 // mapEncoder writes maps with string, integer or float keys in sorted key
 // order, so that the output is deterministic; other keys in Go's order.
+// Keys and values are copied out in one slice each rather than with
+// MapKeys and MapIndex, which allocate for every entry.
 func mapEncoder(t reflect.Type) encoderFunc {
-	keyEnc := typeEncoder(t.Key())
-	elemEnc := typeEncoder(t.Elem())
-	var less func(a, b reflect.Value) int
-	switch t.Key().Kind() {
+	switch t {
+	case reflect.TypeFor[map[string]any]():
+		return func(e *encodeState, v reflect.Value) error {
+			return e.encodeMapStringAny(v.Interface().(map[string]any))
+		}
+	case reflect.TypeFor[map[string]string]():
+		return func(e *encodeState, v reflect.Value) error {
+			e.encodeMapStringString(v.Interface().(map[string]string))
+			return nil
+		}
+	}
+	kt, et := t.Key(), t.Elem()
+	keyEnc := typeEncoder(kt)
+	elemEnc := typeEncoder(et)
+	keysType, elemsType := reflect.SliceOf(kt), reflect.SliceOf(et)
+	var compare func(keys reflect.Value, a, b int) int
+	switch kt.Kind() {
 	case reflect.String:
-		less = func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) }
+		compare = func(keys reflect.Value, a, b int) int {
+			return strings.Compare(keys.Index(a).String(), keys.Index(b).String())
+		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		less = func(a, b reflect.Value) int { return cmp.Compare(a.Int(), b.Int()) }
+		compare = func(keys reflect.Value, a, b int) int { return cmp.Compare(keys.Index(a).Int(), keys.Index(b).Int()) }
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		less = func(a, b reflect.Value) int { return cmp.Compare(a.Uint(), b.Uint()) }
+		compare = func(keys reflect.Value, a, b int) int { return cmp.Compare(keys.Index(a).Uint(), keys.Index(b).Uint()) }
 	case reflect.Float32, reflect.Float64:
-		less = func(a, b reflect.Value) int { return cmp.Compare(a.Float(), b.Float()) }
+		compare = func(keys reflect.Value, a, b int) int { return cmp.Compare(keys.Index(a).Float(), keys.Index(b).Float()) }
 	}
 	return func(e *encodeState, v reflect.Value) error {
 		if v.IsNil() {
@@ -512,19 +531,32 @@ func mapEncoder(t reflect.Type) encoderFunc {
 		if err := e.enter(); err != nil {
 			return err
 		}
-		keys := v.MapKeys()
-		if less != nil {
-			slices.SortFunc(keys, less)
+		n := v.Len()
+		e.buf = appendMapHeader(e.buf, n)
+		keys := reflect.MakeSlice(keysType, n, n)
+		elems := reflect.MakeSlice(elemsType, n, n)
+		it := v.MapRange()
+		for i := 0; it.Next() && i < n; i++ {
+			keys.Index(i).SetIterKey(it)
+			elems.Index(i).SetIterValue(it)
 		}
-		e.buf = appendMapHeader(e.buf, len(keys))
-		for _, k := range keys {
-			if err := keyEnc(e, k); err != nil {
+		mark := len(e.order)
+		for i := range n {
+			e.order = append(e.order, i)
+		}
+		order := e.order[mark:]
+		if compare != nil {
+			slices.SortFunc(order, func(a, b int) int { return compare(keys, a, b) })
+		}
+		for _, i := range order {
+			if err := keyEnc(e, keys.Index(i)); err != nil {
 				return err
 			}
-			if err := elemEnc(e, v.MapIndex(k)); err != nil {
+			if err := elemEnc(e, elems.Index(i)); err != nil {
 				return err
 			}
 		}
+		e.order = e.order[:mark]
 		e.depth--
 		return nil
 	}

@@ -50,6 +50,12 @@ func FuzzUnmarshal(f *testing.F) {
 		_ = Unmarshal(data, &m)
 		var s []Set
 		_ = Unmarshal(data, &s)
+		var i struct {
+			S fmtStringer `msgpack:"s"`
+			T [2]int      `msgpack:"t"`
+			K map[Date]*inner
+		}
+		_ = Unmarshal(data, &i)
 		var r Raw
 		if err := Unmarshal(data, &r); err == nil && string(r) != string(data) {
 			t.Fatalf("Raw %x != input %x", r, data)
