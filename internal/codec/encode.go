@@ -521,7 +521,9 @@ func mapEncoder(t reflect.Type) encoderFunc {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		compare = func(keys reflect.Value, a, b int) int { return cmp.Compare(keys.Index(a).Uint(), keys.Index(b).Uint()) }
 	case reflect.Float32, reflect.Float64:
-		compare = func(keys reflect.Value, a, b int) int { return cmp.Compare(keys.Index(a).Float(), keys.Index(b).Float()) }
+		compare = func(keys reflect.Value, a, b int) int {
+			return cmp.Compare(keys.Index(a).Float(), keys.Index(b).Float())
+		}
 	}
 	return func(e *encodeState, v reflect.Value) error {
 		if v.IsNil() {
