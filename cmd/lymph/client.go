@@ -163,6 +163,24 @@ func (cl *client) pickInstance(ctx context.Context, name, version string) (strin
 	return instances[rand.IntN(len(instances))].Endpoint, nil
 }
 
+// resolve turns t's service name into the endpoint of one live instance,
+// so that what is timed next is the round trip alone, not the registry
+// lookup. The version picked the instance; it is the service's, not the
+// builtin interface's, so it does not go out with the request.
+func (cl *client) resolve(ctx context.Context, t target) (target, error) {
+	if t.isEndpoint() {
+		return t, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.timeout+lookupGrace)
+	defer cancel()
+	endpoint, err := cl.pickInstance(ctx, t.address, t.version)
+	if err != nil {
+		return t, cl.callErr(t, nil, "", err)
+	}
+	t.address, t.version = endpoint, ""
+	return t, nil
+}
+
 // callErr wraps a failed call with what the user needs to find it.
 func (cl *client) callErr(t target, msg *lymph.Message, traceID string, err error) error {
 	ce := &callError{subject: t.subject, traceID: traceID, err: err}

@@ -36,8 +36,8 @@ comes back, and print the round-trip time. With --count, ping that many
 times, --interval apart, and print a summary; it exits with the first
 failure's code when any ping failed.
 
-ADDRESS is a service name (an instance is picked from the registry for each
-ping) or an instance's endpoint, tcp://host:port.
+ADDRESS is a service name (one instance is picked from the registry, and
+every ping goes there) or an instance's endpoint, tcp://host:port.
 
 ` + exitCodesHelp,
 		Example: `  lymph ping echo
@@ -77,7 +77,10 @@ func runPing(ctx context.Context, a *app, f *pingFlags, addressArg string) error
 		return err
 	}
 	defer cl.close()
-	t := target{subject: "lymph.ping", version: version, address: address, timeout: d}
+	t, err := cl.resolve(ctx, target{subject: "lymph.ping", version: version, address: address, timeout: d})
+	if err != nil {
+		return err
+	}
 	call := cl.caller(t)
 	args := map[string]any{"payload": f.payload}
 
@@ -197,7 +200,10 @@ instance's endpoint, tcp://host:port.
 				return err
 			}
 			defer cl.close()
-			t := target{subject: "lymph.status", version: version, address: address, timeout: d}
+			t, err := cl.resolve(ctx, target{subject: "lymph.status", version: version, address: address, timeout: d})
+			if err != nil {
+				return err
+			}
 			start := time.Now()
 			msg, err := cl.caller(t)(ctx, nil)
 			rtt := time.Since(start)

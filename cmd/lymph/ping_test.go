@@ -60,6 +60,18 @@ func TestPingStatus(t *testing.T) {
 		assert.Equal(t, svc.Identity(), v["identity"])
 		assert.Contains(t, v, "rtt_ms")
 	})
+	t.Run("versioned name", func(t *testing.T) {
+		// The version picks the instance; it must not reach the builtin
+		// interface, which would refuse it.
+		r := cli(t, "", "--registry", reg, "status", "vecho@1.1")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "endpoint: "+svc.Endpoint()+"\n")
+		r = cli(t, "", "--registry", reg, "ping", "vecho@1.2")
+		require.Equal(t, 0, r.code, r.stderr)
+		r = cli(t, "", "--registry", reg, "ping", "vecho@2")
+		assert.Equal(t, exitLookup, r.code)
+		oneErrorLine(t, r, "lookup failure", ">=2.0.0")
+	})
 	t.Run("status lookup failure", func(t *testing.T) {
 		r := cli(t, "", "--registry", reg, "status", "nosuch")
 		assert.Equal(t, exitLookup, r.code)
