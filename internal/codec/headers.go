@@ -38,6 +38,7 @@ func AppendHeaders(dst []byte, traceID, version string, extra map[string]any) ([
 	}
 	e := getEncodeState()
 	defer putEncodeState(e)
+	own := e.buf
 	e.buf = b
 	mark := sortedKeys(e, extra)
 	for _, k := range e.keys[mark:] {
@@ -46,12 +47,12 @@ func AppendHeaders(dst []byte, traceID, version string, extra map[string]any) ([
 		}
 		e.buf = appendStr(e.buf, k)
 		if err := e.encodeAny(extra[k]); err != nil {
-			e.buf = nil
+			e.buf = own
 			return dst, fmt.Errorf("codec: header %q: %w", k, err)
 		}
 	}
 	b = e.buf
-	e.buf = nil // b belongs to the caller: the pool must not keep it
+	e.buf = own // b belongs to the caller: the pool must not keep it
 	return b, nil
 }
 
