@@ -17,13 +17,13 @@ import (
 type ArgsErrorKind uint8
 
 const (
-	// MissingArg: a required argument was not given.
+	// MissingArg means a required argument was not given.
 	MissingArg ArgsErrorKind = iota + 1
-	// UnexpectedArg: an argument names no parameter.
+	// UnexpectedArg means an argument names no parameter.
 	UnexpectedArg
-	// InvalidArg: an argument's value does not fit its parameter.
+	// InvalidArg means an argument's value does not fit its parameter.
 	InvalidArg
-	// MalformedArgs: the body is not a msgpack map with text keys.
+	// MalformedArgs means the body is not a msgpack map with text keys.
 	MalformedArgs
 )
 

@@ -2,9 +2,11 @@ package codec
 
 import (
 	"encoding/hex"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -501,4 +503,42 @@ func TestEmbeddedNilIntoNonEmptyInterface(t *testing.T) {
 	assert.Nil(t, s)
 	err := Unmarshal(unhex(t, "01"), &s)
 	assert.ErrorContains(t, err, "cannot decode int64 into codec.fmtStringer")
+}
+
+type node struct {
+	Val  int     `msgpack:"val"`
+	Kids []*node `msgpack:"kids,omitempty"`
+	Next *node   `msgpack:"next,omitempty"`
+}
+
+// TestConcurrentFirstUse builds the cached codecs of a recursive type from
+// many goroutines at once; run with -race.
+func TestConcurrentFirstUse(t *testing.T) {
+	in := &node{Val: 1, Kids: []*node{{Val: 2}}, Next: &node{Val: 3, Next: &node{Val: 4}}}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b, err := Marshal(in)
+			if err != nil {
+				errs <- err
+				return
+			}
+			var out *node
+			if err := Unmarshal(b, &out); err != nil {
+				errs <- err
+				return
+			}
+			if out.Next.Next.Val != 4 || out.Kids[0].Val != 2 {
+				errs <- fmt.Errorf("bad round trip: %+v", out)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
