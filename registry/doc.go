@@ -25,14 +25,16 @@
 // services/NAME/INSTANCE_ID.json holding the same JSON record as the znode.
 // Its owner keeps an exclusive flock(2) on the file for as long as the
 // instance is registered; the kernel drops that lock the moment the owner
-// exits, however it exits. Readers take an unlocked file for a dead owner and
-// delete it. This was chosen over a pid plus a refreshed mtime because it has
-// no heartbeat goroutine, no clock, no grace period in which a dead instance
-// still looks alive, and no pid reuse. Its costs: flock is unreliable on
-// network file systems (the directory is meant to be local: the default is),
-// and it needs a Unix. Watch polls the directory (poll=250ms by default,
-// e.g. local:?poll=100ms) because liveness changes when a process dies, which
-// touches no file that inotify could report.
+// exits, however it exits. Readers take an unlocked file for a dead owner's
+// and delete it. This was chosen over a pid plus a refreshed mtime because
+// liveness then needs no heartbeat, no clock and no pid (which the system
+// reuses), and a dead instance vanishes at once instead of after a grace
+// period. Its costs: flock is unreliable on network file systems (the
+// directory is meant to be local: the default is), and it needs a Unix. An
+// owner whose file is deleted under it (rm -rf, a /tmp cleaner) writes it
+// again within seconds. Watch polls the directory (every 250ms by default,
+// e.g. local:?poll=100ms) because what changes when a process dies is a
+// lock, which inotify does not report.
 //
 // memory: keeps everything in this process: for tests and for a service that
 // calls itself. All "memory:" registries of a process share one namespace, so

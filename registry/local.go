@@ -33,14 +33,28 @@ type localRegistry struct {
 	poll time.Duration
 	log  *slog.Logger
 
-	mu     sync.Mutex          // serialises Register, Unregister and Close
-	own    map[string]*os.File // path -> the locked file we registered there
-	closed bool
-	done   chan struct{} // closed by Close: ends the watches
-	wg     sync.WaitGroup
+	mu        sync.Mutex          // serialises Register, Unregister, repair and Close
+	own       map[string]*ownFile // path -> what we registered there
+	closed    bool
+	repairing bool          // repairLoop runs
+	done      chan struct{} // closed by Close: ends the watches and repairLoop
+	wg        sync.WaitGroup
 }
 
 var errNoFlock = errors.New("registry: local: needs flock(2), which this system lacks; use memory: or zookeeper:")
+
+// ownFile is one of our registrations: the file we keep locked, and its
+// record, to write it again if the file is deleted under us.
+type ownFile struct {
+	f    *os.File
+	name string
+	data []byte
+}
+
+// repairInterval is how often a local registry checks that its files are
+// still there: a user's rm -rf, or a temporary-file cleaner in /tmp, must
+// not make a running service vanish for good.
+const repairInterval = 2 * time.Second
 
 // defaultLocalDir is $XDG_RUNTIME_DIR/lymph (a per-user, memory-backed
 // directory that the login manager empties at logout), else a per-user
@@ -79,7 +93,7 @@ func newLocal(dir string, poll time.Duration, log *slog.Logger) (*localRegistry,
 		root: root,
 		poll: poll,
 		log:  log.With("registry", "local", "dir", dir),
-		own:  map[string]*os.File{},
+		own:  map[string]*ownFile{},
 		done: make(chan struct{}),
 	}, nil
 }
@@ -123,11 +137,19 @@ func (r *localRegistry) Register(ctx context.Context, inst Instance) error {
 	if r.closed {
 		return ErrClosed
 	}
-	path := r.path(inst.Name, inst.ID)
+	if err := r.writeLocked(inst.Name, r.path(inst.Name, inst.ID), data); err != nil {
+		return fmt.Errorf("registry: local: register %s/%s: %w", inst.Name, inst.ID, err)
+	}
+	return nil
+}
+
+// writeLocked puts data at path as our registration. r.mu is held.
+func (r *localRegistry) writeLocked(name, path string, data []byte) error {
 	var f *os.File
-	err = r.withNameLock(inst.Name, func() error {
+	err := r.withNameLock(name, func() error {
+		var err error
 		r.sweepTemp(filepath.Dir(path))
-		f, err = writeLocked(filepath.Dir(path), data)
+		f, err = createLocked(filepath.Dir(path), data)
 		if err != nil {
 			return err
 		}
@@ -142,19 +164,61 @@ func (r *localRegistry) Register(ctx context.Context, inst Instance) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("registry: local: register %s/%s: %w", inst.Name, inst.ID, err)
+		return err
 	}
 	if old := r.own[path]; old != nil {
-		old.Close()
+		old.f.Close()
 	}
-	r.own[path] = f
+	r.own[path] = &ownFile{f: f, name: name, data: data}
+	if !r.repairing { // started with the first registration: lookups alone need none
+
+		r.repairing = true
+		r.wg.Add(1)
+		go r.repairLoop()
+	}
 	return nil
 }
 
-// writeLocked writes data to a new temporary file in dir that it has locked
+// repairLoop writes our files again when they are deleted under us.
+func (r *localRegistry) repairLoop() {
+	defer r.wg.Done()
+	tick := time.NewTicker(repairInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-r.done:
+			return
+		case <-tick.C:
+			r.repair()
+		}
+	}
+}
+
+func (r *localRegistry) repair() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	for path, o := range r.own {
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			// There, ours or not: a file at our path that is not ours
+			// was put there by a restart of the same instance, which
+			// wins (as it does in ZooKeeper).
+			continue
+		}
+		if err := r.writeLocked(o.name, path, o.data); err != nil {
+			r.log.Warn("cannot restore deleted registration", "path", path, "err", err)
+		} else {
+			r.log.Warn("restored registration deleted by someone else", "path", path)
+		}
+	}
+}
+
+// createLocked writes data to a new temporary file in dir that it has locked
 // first, and returns it open: the lock must be held before the file gets
 // its final name, or a reader could take it for a dead owner's.
-func writeLocked(dir string, data []byte) (*os.File, error) {
+func createLocked(dir string, data []byte) (*os.File, error) {
 	f, err := os.CreateTemp(dir, ".tmp-*.json")
 	if err != nil {
 		return nil, err
@@ -206,13 +270,13 @@ func (r *localRegistry) Unregister(ctx context.Context, inst Instance) error {
 // withdrawLocked removes our file at path, if it is still ours, and drops
 // our lock. r.mu is held.
 func (r *localRegistry) withdrawLocked(name, path string) error {
-	f := r.own[path]
-	if f == nil {
+	o := r.own[path]
+	if o == nil {
 		return nil
 	}
 	delete(r.own, path)
-	defer f.Close()
-	err := r.withNameLock(name, func() error { return removeIfSame(path, f) })
+	defer o.f.Close()
+	err := r.withNameLock(name, func() error { return removeIfSame(path, o.f) })
 	if err != nil {
 		return fmt.Errorf("registry: local: unregister %s: %w", path, err)
 	}
@@ -411,9 +475,8 @@ func (r *localRegistry) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var errs []error
-	for path := range r.own {
-		name := filepath.Base(filepath.Dir(path))
-		errs = append(errs, r.withdrawLocked(name, path))
+	for path, o := range r.own {
+		errs = append(errs, r.withdrawLocked(o.name, path))
 	}
 	return errors.Join(errs...)
 }

@@ -50,6 +50,22 @@ func TestLocalFileLayout(t *testing.T) {
 	assert.NoFileExists(t, path, "Close removes our files")
 }
 
+// A registration whose file someone deletes (rm -rf, a /tmp cleaner) comes
+// back by itself.
+func TestLocalRestoresDeletedFile(t *testing.T) {
+	ctx := ctxFor(t)
+	dir := t.TempDir()
+	r, other := openLocal(t, dir), openLocal(t, dir)
+	name := randomName("svc")
+	inst := instance(t, name, 1, "")
+	require.NoError(t, r.Register(ctx, inst))
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "services")))
+	eventually(t, func() bool {
+		got, err := other.Lookup(ctx, name)
+		return err == nil && len(got) == 1
+	}, "registration restored")
+}
+
 // A dead owner's file (its lock released by the kernel) is not an instance,
 // and the next reader deletes it. Simulated in-process: a file nobody locks.
 func TestLocalUnlockedFileIsStale(t *testing.T) {

@@ -1,0 +1,83 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// attempt tells an operation that outlived its caller's context whether the
+// caller gave up on it, and tells the caller whether it took effect anyway.
+type attempt struct {
+	mu                   sync.Mutex
+	abandoned, committed bool
+}
+
+// commit marks the operation done, unless its caller gave up first.
+func (a *attempt) commit() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.committed = !a.abandoned
+	return a.committed
+}
+
+// abandon marks the operation given up, unless it was committed first.
+func (a *attempt) abandon() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.abandoned = !a.committed
+	return a.abandoned
+}
+
+// run runs op on a goroutine of its own so that ctx can end the wait: zk's
+// requests take no context, and while ZooKeeper is unreachable they wait for
+// a cycle of reconnection attempts.
+func run[T any](ctx context.Context, r *zkRegistry, op func(*attempt) (T, error)) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	a := &attempt{}
+	if err := r.goTracked(func() {
+		v, err := op(a)
+		done <- result{v, err}
+	}); err != nil {
+		return zero, err
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		if a.abandon() {
+			return zero, ctx.Err()
+		}
+		res = <-done // it took effect: report how it ended
+	}
+	return res.v, r.wrapErr(res.err)
+}
+
+// wrapErr marks connection failures with ErrUnavailable, and those caused
+// by our own Close with ErrClosed.
+func (r *zkRegistry) wrapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrClosing):
+		if r.isClosed() {
+			return ErrClosed
+		}
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	case errors.Is(err, zk.ErrNoServer), errors.Is(err, zk.ErrSessionExpired),
+		errors.Is(err, zk.ErrSessionMoved):
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
