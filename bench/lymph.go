@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/lymphgo/lymph"
+)
+
+// The lymph echo: a plain rpc method taking keyword argument text, the
+// shape of the example service and of bench_test.go at the repo root.
+
+type echoService struct{ lymph.Interface }
+
+type echoArgs struct {
+	Text string `msgpack:"text"`
+}
+
+func (*echoService) Echo(ctx context.Context, args echoArgs) (string, error) {
+	return args.Text, nil
+}
+
+// lymphOptions are the server's and the client's: a loopback port, an
+// in-process registry (the client calls the server's endpoint directly, so
+// nothing is looked up), no heartbeat traffic competing with the calls, and
+// no logging.
+func lymphOptions() []lymph.Option {
+	return []lymph.Option{
+		lymph.WithEndpoint("tcp://127.0.0.1:0"),
+		lymph.WithRegistryURL("memory:"),
+		lymph.WithoutHeartbeat(),
+		lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+	}
+}
+
+func serveLymph() (addr string, stop func() error, err error) {
+	c, err := lymph.NewContainer(lymphOptions()...)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := c.Install(&echoService{}, lymph.Name("echo")); err != nil {
+		return "", nil, err
+	}
+	if err := c.Start(context.Background()); err != nil {
+		return "", nil, err
+	}
+	return c.Endpoint(), func() error { return stopContainer(c) }, nil
+}
+
+type lymphClient struct {
+	c     *lymph.Container
+	proxy *lymph.Proxy
+}
+
+// dialLymph starts a client container (lymph replies come back to the
+// caller's own endpoint, so a client is a container too) and one proxy to
+// the server's endpoint, shared by all callers as net/rpc's *rpc.Client and
+// gRPC's *grpc.ClientConn are.
+func dialLymph(addr string) (echoClient, error) {
+	c, err := lymph.NewContainer(lymphOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Start(context.Background()); err != nil {
+		return nil, err
+	}
+	return &lymphClient{c: c, proxy: c.Proxy(addr)}, nil
+}
+
+func (l *lymphClient) Echo(ctx context.Context, text string) (string, error) {
+	var out string
+	err := l.proxy.Call(ctx, "echo.echo", echoArgs{Text: text}, &out)
+	return out, err
+}
+
+func (l *lymphClient) Close() error { return stopContainer(l.c) }
+
+func stopContainer(c *lymph.Container) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Stop(ctx); err != nil {
+		return fmt.Errorf("stopping lymph container: %w", err)
+	}
+	return nil
+}

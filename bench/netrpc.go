@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/rpc"
+	"sync"
+)
+
+// The net/rpc echo: the standard library's RPC over one TCP connection
+// with its default codec, gob.
+
+// NetRPCEcho is the service net/rpc exposes; net/rpc wants an exported type
+// with methods of the shape func(args T, reply *R) error.
+type NetRPCEcho struct{}
+
+// Echo replies with the text unchanged.
+func (NetRPCEcho) Echo(text string, reply *string) error {
+	*reply = text
+	return nil
+}
+
+// serveNetRPC accepts connections itself rather than with rpc.Server.Accept
+// so that stop can close the open connections and wait for their goroutines:
+// the in-process test checks for leaked goroutines.
+func serveNetRPC() (addr string, stop func() error, err error) {
+	srv := rpc.NewServer()
+	if err := srv.RegisterName("Echo", NetRPCEcho{}); err != nil {
+		return "", nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	var (
+		mu    sync.Mutex
+		conns = map[net.Conn]struct{}{}
+		wg    sync.WaitGroup
+	)
+	wg.Go(func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns[conn] = struct{}{}
+			mu.Unlock()
+			wg.Go(func() {
+				srv.ServeConn(conn) // closes conn when it returns
+				mu.Lock()
+				delete(conns, conn)
+				mu.Unlock()
+			})
+		}
+	})
+	stop = func() error {
+		err := l.Close()
+		mu.Lock()
+		for conn := range conns {
+			conn.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+		return err
+	}
+	return l.Addr().String(), stop, nil
+}
+
+type netRPCClient struct{ c *rpc.Client }
+
+func dialNetRPC(addr string) (echoClient, error) {
+	c, err := rpc.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return netRPCClient{c}, nil
+}
+
+// Echo ignores ctx: net/rpc's Call has no deadline, and none of the
+// benchmark's calls is meant to time out.
+func (n netRPCClient) Echo(_ context.Context, text string) (string, error) {
+	var out string
+	err := n.c.Call("Echo.Echo", text, &out)
+	return out, err
+}
+
+func (n netRPCClient) Close() error { return n.c.Close() }
