@@ -29,6 +29,7 @@ const (
 
 var stateNames = [...]string{"unknown", "responsive", "unresponsive", "idle", "closed"}
 
+// String returns the state's name as lymph writes it ("responsive", ...).
 func (s State) String() string {
 	if s < 0 || int(s) >= len(stateNames) {
 		return "invalid"

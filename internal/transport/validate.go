@@ -69,6 +69,7 @@ var dropReasonNames = [numDropReasons]string{
 	dropClosed:      "transport closed",
 }
 
+// String describes the reason for logs.
 func (r dropReason) String() string { return dropReasonNames[r] }
 
 // validateFrames checks the five frames of a message as sent (the sender
