@@ -1,11 +1,9 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -14,10 +12,6 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 )
-
-// writeBufferSize is each outgoing connection's batch buffer: big enough to
-// gather many small messages into one write, small enough for many peers.
-const writeBufferSize = 32 << 10
 
 // peer is the connection record of one peer endpoint we send to: its
 // current outgoing connection, the dial in progress, and its health.
@@ -233,88 +227,4 @@ func (p *peer) connect() (*outConn, error) {
 		return nil, ErrClosed
 	}
 	return oc, nil
-}
-
-// outConn is one outgoing connection with its queue and writer.
-type outConn struct {
-	t     *Transport
-	peer  *peer
-	c     *conn
-	queue chan outMsg
-	done  chan struct{} // closed when dead
-	dead  atomic.Bool
-	once  sync.Once
-}
-
-// die closes the connection; the next Send dials a new one.
-func (oc *outConn) die(err error) {
-	oc.once.Do(func() {
-		oc.dead.Store(true)
-		close(oc.done)
-		oc.c.Close()
-		oc.t.untrack(oc.c)
-		oc.t.stats.connsOut.Add(-1)
-		if !oc.t.closed.Load() {
-			oc.t.log.Debug("transport: connection to peer closed",
-				slog.String("peer", oc.peer.endpoint), slog.Any("err", err))
-		}
-	})
-}
-
-// readLoop reads the connection only to learn when it dies: a peer's ROUTER
-// never sends on it, and whatever arrives is discarded unparsed (so it costs
-// no memory). EOF or an error marks the connection dead at once, so that
-// Send re-dials instead of writing into a socket nobody reads.
-func (oc *outConn) readLoop() {
-	_, err := io.Copy(io.Discard, oc.c.r)
-	if err == nil {
-		err = io.EOF
-	}
-	oc.die(err)
-}
-
-// writeLoop writes queued messages in batches: everything queued is framed
-// into one buffer and flushed together, one system call for many messages
-// under load. A write blocked for WriteTimeout (the peer stopped reading)
-// kills the connection instead of holding the queue forever.
-func (oc *outConn) writeLoop() {
-	t := oc.t
-	bw := bufio.NewWriterSize(oc.c.TCPConn, writeBufferSize)
-	timeout := t.opts.WriteTimeout
-	var deadline time.Time
-	for {
-		var m outMsg
-		select {
-		case m = <-oc.queue:
-		case <-oc.done:
-			t.stats.unsent.Add(uint64(len(oc.queue)))
-			return
-		}
-		n := uint64(0)
-		for {
-			// Refresh the deadline only once half of it is used up:
-			// setting it costs more than reading the clock.
-			if now := time.Now(); deadline.Sub(now) < timeout/2 {
-				deadline = now.Add(timeout)
-				if err := oc.c.SetWriteDeadline(deadline); err != nil {
-					oc.die(err)
-					return
-				}
-			}
-			writeMessage(bw, &m)
-			n++
-			select {
-			case m = <-oc.queue:
-				continue
-			default:
-			}
-			break
-		}
-		if err := bw.Flush(); err != nil {
-			t.stats.unsent.Add(n + uint64(len(oc.queue)))
-			oc.die(err)
-			return
-		}
-		t.stats.out.Add(n)
-	}
 }
