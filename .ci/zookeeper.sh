@@ -10,6 +10,8 @@
 #
 # Environment: LYMPH_ZK_DIR (state dir, default /tmp/lymph-zookeeper),
 # LYMPH_ZK_PORT (default 2181). Tests want LYMPH_TEST_ZOOKEEPER=127.0.0.1:$LYMPH_ZK_PORT.
+# Several servers can run side by side with different LYMPH_ZK_DIR and
+# LYMPH_ZK_PORT: the registry's restart test starts a private one that way.
 set -euo pipefail
 
 dir="${LYMPH_ZK_DIR:-/tmp/lymph-zookeeper}"
@@ -98,9 +100,9 @@ stop() {
 		return 0
 	fi
 	kill "$pid"
-	for _ in $(seq 1 60); do
+	for _ in $(seq 1 300); do
 		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.5
+		sleep 0.1
 	done
 	kill -0 "$pid" 2>/dev/null && kill -9 "$pid"
 	rm -f "$pidfile"

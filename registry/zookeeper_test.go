@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -278,9 +279,13 @@ func TestZooKeeperSessionExpiry(t *testing.T) {
 }
 
 // The ZooKeeper server restarts: the registry reconnects, its
-// registrations are there again and its watches keep working.
+// registrations are there again and its watches keep working. The server
+// restarted is a private one, started for this test with .ci/zookeeper.sh:
+// restarting the shared one would break the tests of other packages that
+// go test runs at the same time.
 func TestZooKeeperRestart(t *testing.T) {
-	addr := zkTestAddr(t)
+	zkTestAddr(t) // the ZooKeeper tests are asked for (and not -short)
+	addr, restart := privateZooKeeper(t)
 	chroot := newChroot(t, addr)
 	r := openZK(t, addr, chroot, "")
 	watcher := openZK(t, addr, chroot, "")
@@ -294,7 +299,7 @@ func TestZooKeeperRestart(t *testing.T) {
 	nextSet(t, ch, "registered", hasEndpoints(first.Endpoint))
 
 	sessions := r.sessions.Load()
-	restartZooKeeper(t)
+	restart()
 	eventually(t, func() bool { return r.sessions.Load() > sessions }, "registry reconnected after the restart")
 
 	eventually(t, func() bool {
@@ -309,13 +314,27 @@ func TestZooKeeperRestart(t *testing.T) {
 	nextSet(t, ch, "a leave after the restart", hasEndpoints(second.Endpoint))
 }
 
-// restartZooKeeper restarts the server .ci/zookeeper.sh manages; the script
-// refuses (and the test fails) when it does not manage the one under test.
-func restartZooKeeper(t *testing.T) {
+// privateZooKeeper starts a ZooKeeper of the test's own with
+// .ci/zookeeper.sh (on a free port, in a temporary directory), stops it at
+// the end, and returns its address and a function that restarts it.
+func privateZooKeeper(t *testing.T) (addr string, restart func()) {
 	t.Helper()
-	out, err := exec.Command("bash", "../.ci/zookeeper.sh", "restart").CombinedOutput()
-	require.NoError(t, err, "`.ci/zookeeper.sh restart` failed:\n%s", out)
-	t.Logf("%s", out)
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	script := func(cmd string) {
+		t.Helper()
+		c := exec.Command("bash", "../.ci/zookeeper.sh", cmd)
+		c.Env = append(os.Environ(), "LYMPH_ZK_DIR="+dir, fmt.Sprintf("LYMPH_ZK_PORT=%d", port))
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "`.ci/zookeeper.sh %s` failed:\n%s", cmd, out)
+		t.Logf("zookeeper.sh %s: %s", cmd, out)
+	}
+	script("start")
+	t.Cleanup(func() { script("stop") })
+	return fmt.Sprintf("127.0.0.1:%d", port), func() { script("restart") }
 }
 
 // tcpProxy forwards to a ZooKeeper server and can cut the line, to make a
