@@ -211,3 +211,42 @@ func (hb *heartbeat) repliedInbound(subject string) bool {
 	hb.mu.Unlock()
 	return ok
 }
+
+// janitor runs instead of the heartbeat when it is disabled. It forgets
+// peers that are not connected and could not be dialed for
+// CloseUnresponsiveAfter: without it every endpoint ever sent to (every
+// identity a hostile client made us reply to, say) would stay in the table.
+func (t *Transport) janitor() {
+	if t.opts.CloseUnresponsiveAfter < 0 {
+		return
+	}
+	tick := time.NewTicker(t.opts.PingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+		}
+		t.peersMu.RLock()
+		ps := make([]*peer, 0, len(t.peers))
+		for _, p := range t.peers {
+			ps = append(ps, p)
+		}
+		t.peersMu.RUnlock()
+		now := t.now()
+		for _, p := range ps {
+			p.mu.Lock()
+			if !p.connected() && p.dialing == nil && p.dialErr != nil &&
+				now-p.dialFailedAt > int64(t.opts.CloseUnresponsiveAfter) {
+				p.removed = true
+				t.peersMu.Lock()
+				if t.peers[p.endpoint] == p {
+					delete(t.peers, p.endpoint)
+				}
+				t.peersMu.Unlock()
+			}
+			p.mu.Unlock()
+		}
+	}
+}

@@ -139,6 +139,24 @@ func TestHeartbeatDisabled(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// TestJanitor: without heartbeats, a peer that cannot be dialed is
+// forgotten after CloseUnresponsiveAfter, so the table does not grow with
+// every endpoint ever tried.
+func TestJanitor(t *testing.T) {
+	ctx := testContext(t)
+	gone := listen(t, Options{DisableHeartbeat: true})
+	ep := gone.Endpoint()
+	require.NoError(t, gone.Close())
+	tr := listen(t, fastHeartbeat(Options{DisableHeartbeat: true}))
+	require.ErrorIs(t, tr.Send(ctx, ep, NewID(), TypeREQ, "a.b", nil, nil), ErrNotConnected)
+	_, ok := tr.PeerState(ep)
+	require.True(t, ok)
+	eventually(t, "forgotten", func() bool {
+		_, ok := tr.PeerState(ep)
+		return !ok
+	})
+}
+
 func TestStateString(t *testing.T) {
 	for s, want := range map[State]string{StateUnknown: "unknown", StateResponsive: "responsive",
 		StateUnresponsive: "unresponsive", StateIdle: "idle", StateClosed: "closed", State(99): "invalid"} {

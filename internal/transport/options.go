@@ -73,7 +73,8 @@ type Options struct {
 
 	// DisableHeartbeat turns the lymph.ping heartbeats off. Peers are then
 	// responsive while connected, unresponsive otherwise, and never closed
-	// for being idle or unresponsive.
+	// for being idle or unresponsive; one that cannot be dialed for
+	// CloseUnresponsiveAfter is forgotten.
 	DisableHeartbeat bool
 
 	// PingInterval is how often every known peer gets a lymph.ping.

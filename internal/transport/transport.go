@@ -74,7 +74,9 @@ func Listen(ctx context.Context, opts Options) (*Transport, error) {
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.log = t.log.With(slog.String("endpoint", t.endpoint))
 	t.spawn(t.acceptLoop)
-	if !o.DisableHeartbeat {
+	if o.DisableHeartbeat {
+		t.spawn(t.janitor)
+	} else {
 		t.hb = newHeartbeat(t)
 		t.spawn(t.hb.run)
 	}
