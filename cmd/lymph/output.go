@@ -117,8 +117,8 @@ func jsonValue(v any) any {
 			out[i] = jsonValue(e)
 		}
 		return out
-	case codec.Ext:
-		return map[string]any{"ext_type": x.Type, "data": base64.StdEncoding.EncodeToString(x.Data)}
+	case codec.Nested:
+		return jsonValue(x.Value)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -250,8 +250,9 @@ func (p *printer) writePretty(b *strings.Builder, v any, depth int) {
 		tagged("time", x.String())
 	case codec.Decimal:
 		tagged("Decimal", x.String())
-	case codec.Ext:
-		b.WriteString(p.paint(colType, "ext") + fmt.Sprintf("(%d, ", x.Type) + p.paint(colString, "b"+strconv.Quote(string(x.Data))) + ")")
+	case codec.Nested:
+		b.WriteString(p.paint(colType, "nested"))
+		p.writePretty(b, x.Value, depth)
 	case codec.Set:
 		b.WriteString(p.paint(colType, "set"))
 		p.writeList(b, []any(x), depth)

@@ -1,0 +1,113 @@
+package codec
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Header names lymph itself sets.
+const (
+	HeaderTraceID = "trace_id"
+	HeaderVersion = "version"
+)
+
+// Headers is a lymph message's header map.
+type Headers = map[string]any
+
+// MarshalHeaders encodes a lymph message's headers: trace_id and version
+// always (an empty string is sent as nil, as lymph sends a missing value),
+// then the extra headers in key order, so equal headers encode equally.
+// trace_id and version in extra are ignored: lymph sets those.
+func MarshalHeaders(traceID, version string, extra map[string]any) ([]byte, error) {
+	return AppendHeaders(nil, traceID, version, extra)
+}
+
+// AppendHeaders is MarshalHeaders appending to dst; on error dst is
+// returned unchanged.
+func AppendHeaders(dst []byte, traceID, version string, extra map[string]any) ([]byte, error) {
+	e := encoderPool.Get().(*pooledEncoder)
+	defer func() {
+		if e.buf.Cap() <= maxPooledBuffer {
+			encoderPool.Put(e)
+		}
+	}()
+	e.buf.Reset()
+	if err := writeHeaders(e.enc, traceID, version, extra); err != nil {
+		return dst, err
+	}
+	return append(dst, e.buf.Bytes()...), nil
+}
+
+func writeHeaders(enc *msgpack.Encoder, traceID, version string, extra map[string]any) error {
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		if k != HeaderTraceID && k != HeaderVersion {
+			keys = append(keys, k)
+		}
+	}
+	if err := enc.EncodeMapLen(2 + len(keys)); err != nil {
+		return err
+	}
+	if err := encodeKeyText(enc, HeaderTraceID, traceID); err != nil {
+		return err
+	}
+	if err := encodeKeyText(enc, HeaderVersion, version); err != nil {
+		return err
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := enc.EncodeString(k); err != nil {
+			return err
+		}
+		if err := encode(enc, extra[k]); err != nil {
+			return fmt.Errorf("codec: header %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func encodeKeyText(enc *msgpack.Encoder, key, value string) error {
+	if err := enc.EncodeString(key); err != nil {
+		return err
+	}
+	if value == "" {
+		return enc.EncodeNil()
+	}
+	return enc.EncodeString(value)
+}
+
+// UnmarshalHeaders decodes a lymph message's headers. An empty frame is no
+// headers; anything but a map is an error.
+func UnmarshalHeaders(data []byte) (map[string]any, error) {
+	if len(data) == 0 {
+		return map[string]any{}, nil
+	}
+	var v any
+	if err := Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	switch m := v.(type) {
+	case map[string]any:
+		// Python 2 peers sent text as bin: take lymph's own headers as text.
+		for _, k := range [...]string{HeaderTraceID, HeaderVersion} {
+			if b, ok := m[k].([]byte); ok {
+				m[k] = string(b)
+			}
+		}
+		return m, nil
+	case nil:
+		return map[string]any{}, nil
+	case map[any]any:
+		// Keep the text keys; lymph's own are all text.
+		out := make(map[string]any, len(m))
+		for k, val := range m {
+			if s, ok := k.(string); ok {
+				out[s] = val
+			}
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("codec: headers must be a map, got %T", v)
+}

@@ -1,0 +1,80 @@
+package codec
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestHeadersRoundTrip(t *testing.T) {
+	b, err := MarshalHeaders("abc", "1.2.0", map[string]any{"x-custom": []any{"a"}})
+	require.NoError(t, err)
+	h, err := UnmarshalHeaders(b)
+	require.NoError(t, err)
+	assert.Equal(t, Headers{"trace_id": "abc", "version": "1.2.0", "x-custom": []any{"a"}}, h)
+
+	b, err = MarshalHeaders("", "", nil)
+	require.NoError(t, err)
+	h, err = UnmarshalHeaders(b)
+	require.NoError(t, err)
+	assert.Equal(t, Headers{"trace_id": nil, "version": nil}, h)
+}
+
+func TestAppendHeaders(t *testing.T) {
+	dst := []byte{0x95}
+	b, err := AppendHeaders(dst, "t", "", nil)
+	require.NoError(t, err)
+	assert.Equal(t, unhex(t, "95 82 a8 "+hexOf("trace_id")+" a1 74 a7 "+hexOf("version")+" c0"), b)
+
+	b, err = AppendHeaders(dst, "t", "", map[string]any{"bad": make(chan int)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `header "bad"`)
+	assert.Equal(t, dst, b)
+}
+
+func TestUnmarshalHeaders(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		want Headers
+		err  string
+	}{
+		{"empty frame", nil, Headers{}, ""},
+		{"nil", []byte{0xc0}, Headers{}, ""},
+		{"empty map", []byte{0x80}, Headers{}, ""},
+		{"python 2 bin values", unhex(t, "82 c4 08 "+hexOf("trace_id")+" c4 02 6162 a7 "+hexOf("version")+" c4 01 31"),
+			Headers{"trace_id": "ab", "version": "1"}, ""},
+		{"other bin values stay bytes", unhex(t, "81 a1 78 c4 01 31"), Headers{"x": []byte("1")}, ""},
+		{"lymph values", mustMarshal(t, map[string]any{"d": Date{2024, 1, 1}}), Headers{"d": Date{2024, 1, 1}}, ""},
+		{"not a map", []byte{0x90}, nil, "headers must be a map"},
+		{"int key is dropped", unhex(t, "81 01 01"), Headers{}, ""},
+		{"truncated", unhex(t, "82 a1 78"), nil, "malformed msgpack"},
+		{"trailing", unhex(t, "80 80"), nil, "1 bytes after the msgpack document"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := UnmarshalHeaders(tt.data)
+			if tt.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, h)
+		})
+	}
+}
+
+func TestHeadersAllocations(t *testing.T) {
+	buf := make([]byte, 0, 128)
+	allocs := testing.AllocsPerRun(100, func() {
+		_, _ = AppendHeaders(buf[:0], "0123456789abcdef0123456789abcdef", "1.2.0", nil)
+	})
+	assert.Zero(t, allocs)
+	allocs = testing.AllocsPerRun(100, func() {
+		_, _ = MarshalHeaders("0123456789abcdef0123456789abcdef", "1.2.0", nil)
+	})
+	// One for the result; the race detector's instrumentation may add one.
+	assert.LessOrEqual(t, allocs, 2.0)
+}
