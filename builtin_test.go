@@ -84,7 +84,7 @@ func TestBuiltinInterface(t *testing.T) {
 			}
 			found[key] = m[1]
 		}
-		assert.EqualValues(t, 1, found["rpc.requests doc.upper"])
+		assert.EqualValues(t, 1, found["rpc.requests doc.upper"], "%v", found)
 		assert.EqualValues(t, 1, found["rpc.unknown <other>"])
 		assert.EqualValues(t, 1, found["rpc.nacks <other>"])
 		assert.Contains(t, found, "transport.connections")

@@ -227,15 +227,16 @@ func (c *Container) sendReply(req *Message, typ, version string, extra map[strin
 		}
 		typ, body = TypeNack, nilBody
 	}
+	if typ == TypeNack {
+		// Counted before the send, so a caller that saw the NACK sees it
+		// counted too.
+		c.metrics.count(req.Subject, metricNack)
+	}
 	tr := c.tr.Load()
 	ctx, cancel := context.WithTimeout(context.Background(), replySendTimeout)
 	defer cancel()
 	if err := tr.Send(ctx, req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
 		c.logger.Warn("cannot send reply", "type", typ, "subject", req.Subject, "to", req.Source,
 			"trace_id", req.TraceID(), "error", err)
-		return
-	}
-	if typ == TypeNack {
-		c.metrics.count(req.Subject, metricNack)
 	}
 }
