@@ -284,12 +284,13 @@ func printResults(w io.Writer, rs []result, inFlight int) {
 	}
 	tw.Flush()
 
-	fmt.Fprintf(w, "\nclient process memory after a collection, at the start of each row (after its warm-up) and at its end\n(HeapInuse includes the harness's %d latency histograms, %s, in every row)\n",
+	fmt.Fprintf(w, "\nclient process memory after a collection, at the start of each row (after its warm-up) and at its end\n(the heap includes the harness's %d latency histograms, %s, in every row)\n",
 		inFlight, fmtBytes(uint64(inFlight)*uint64(unsafe.Sizeof(histogram{}))))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\ttarget\tHeapInuse start\tHeapInuse end\tSys start\tSys end\t")
+	fmt.Fprintln(tw, "mode\ttarget\tHeapAlloc start\tHeapAlloc end\tHeapInuse start\tHeapInuse end\tSys start\tSys end\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t\n", mode(r), r.target,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", mode(r), r.target,
+			fmtBytes(r.start.HeapAlloc), fmtBytes(r.end.HeapAlloc),
 			fmtBytes(r.start.HeapInuse), fmtBytes(r.end.HeapInuse), fmtBytes(r.start.Sys), fmtBytes(r.end.Sys))
 	}
 	tw.Flush()
@@ -305,5 +306,5 @@ func fmtDur(d time.Duration) string {
 }
 
 func fmtBytes(b uint64) string {
-	return fmt.Sprintf("%.2f MiB", float64(b)/(1<<20))
+	return fmt.Sprintf("%d KiB", b>>10) // KiB, so a drift of a few KiB shows
 }
