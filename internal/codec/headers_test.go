@@ -66,15 +66,18 @@ func TestUnmarshalHeaders(t *testing.T) {
 	}
 }
 
+// TestHeadersAllocations checks the header helpers stay off the heap, on
+// average: a garbage collection empties the encoder pool now and then, and
+// refilling it allocates, so single runs are not exact.
 func TestHeadersAllocations(t *testing.T) {
 	buf := make([]byte, 0, 128)
-	allocs := testing.AllocsPerRun(100, func() {
+	allocs := testing.AllocsPerRun(1000, func() {
 		_, _ = AppendHeaders(buf[:0], "0123456789abcdef0123456789abcdef", "1.2.0", nil)
 	})
-	assert.Zero(t, allocs)
-	allocs = testing.AllocsPerRun(100, func() {
+	assert.Less(t, allocs, 1.0)
+	allocs = testing.AllocsPerRun(1000, func() {
 		_, _ = MarshalHeaders("0123456789abcdef0123456789abcdef", "1.2.0", nil)
 	})
 	// One for the result; the race detector's instrumentation may add one.
-	assert.LessOrEqual(t, allocs, 2.0)
+	assert.Less(t, allocs, 3.0)
 }
