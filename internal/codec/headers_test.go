@@ -70,6 +70,9 @@ func TestUnmarshalHeaders(t *testing.T) {
 // average: a garbage collection empties the encoder pool now and then, and
 // refilling it allocates, so single runs are not exact.
 func TestHeadersAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under -race (sync.Pool drops items on purpose); the plain go test run checks them")
+	}
 	buf := make([]byte, 0, 128)
 	allocs := testing.AllocsPerRun(1000, func() {
 		_, _ = AppendHeaders(buf[:0], "0123456789abcdef0123456789abcdef", "1.2.0", nil)
@@ -78,6 +81,5 @@ func TestHeadersAllocations(t *testing.T) {
 	allocs = testing.AllocsPerRun(1000, func() {
 		_, _ = MarshalHeaders("0123456789abcdef0123456789abcdef", "1.2.0", nil)
 	})
-	// One for the result; the race detector's instrumentation may add one.
-	assert.Less(t, allocs, 3.0)
+	assert.Less(t, allocs, 2.0, "one for the result")
 }
