@@ -3,10 +3,12 @@ package lymph
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,17 +58,37 @@ func exitStderr(err error) string {
 	return ""
 }
 
-// startExample builds and runs the echo example's service, as a user would
-// run it, and returns its endpoint.
-func startExample(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "echo")
-	build := exec.Command("go", "build", "-o", bin, "./examples/echo")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+var (
+	exampleOnce sync.Once
+	exampleBin  string
+	exampleErr  error
+)
 
+// exampleBinary builds the echo example once per test run.
+func exampleBinary(t *testing.T) string {
+	t.Helper()
+	exampleOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "lymph-example")
+		if err != nil {
+			exampleErr = err
+			return
+		}
+		exampleBin = filepath.Join(dir, "echo")
+		out, err := exec.Command("go", "build", "-o", exampleBin, "./examples/echo").CombinedOutput()
+		if err != nil {
+			exampleErr = fmt.Errorf("building the example: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, exampleErr)
+	return exampleBin
+}
+
+// startExample runs the echo example's service, as a user would run it,
+// registered in registryURL, and returns its endpoint and process.
+func startExample(t *testing.T, registryURL string) (string, *exec.Cmd) {
+	t.Helper()
 	endpoint := deadEndpoint(t) // a free port, for the example to bind
-	cmd := exec.Command(bin, "serve", "--endpoint", endpoint, "--registry", "memory:")
+	cmd := exec.Command(exampleBinary(t), "serve", "--endpoint", endpoint, "--registry", registryURL)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -77,12 +99,12 @@ func startExample(t *testing.T) string {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	require.NoError(t, err)
 	require.Contains(t, line, "echo serving on "+endpoint)
-	return endpoint
+	return endpoint, cmd
 }
 
 func TestInteropPythonCallsGoExample(t *testing.T) {
 	requirePython(t)
-	ep := startExample(t)
+	ep, _ := startExample(t, "memory:")
 
 	r := pyCall(t, ep, "echo.upper", `{"text": "foo"}`, "--trace-id", "0123456789abcdef0123456789abcdef")
 	assert.Equal(t, "REP", r.Type)

@@ -173,4 +173,3 @@ func Unmarshal(data []byte, v any) error {
 // Raw is a msgpack document kept undecoded: encoding a Raw writes its bytes
 // as they are; decoding into a *Raw copies the document.
 type Raw = msgpack.RawMessage
-
