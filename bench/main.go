@@ -265,9 +265,10 @@ func printResults(w io.Writer, rs []result, inFlight int) {
 
 	// Ratios of lymph to each other target, row by row: calls/s above 1
 	// and latencies below 1 mean lymph is faster.
-	fmt.Fprintln(w, "\nratios, lymph / other (calls/s > 1x and p50/p99 < 1x favour lymph)")
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	var ratios strings.Builder
+	tw = tabwriter.NewWriter(&ratios, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "mode\tratio\tcalls/s\tp50\tp99\t")
+	pairs := 0
 	for _, l := range rs {
 		if l.target != "lymph" {
 			continue
@@ -276,6 +277,7 @@ func printResults(w io.Writer, rs []result, inFlight int) {
 			if o.target == "lymph" || o.workers != l.workers {
 				continue
 			}
+			pairs++
 			fmt.Fprintf(tw, "%s\tlymph / %s\t%.2fx\t%.2fx\t%.2fx\t\n", mode(l), o.target,
 				l.rate()/o.rate(),
 				float64(l.hist.percentile(0.50))/float64(o.hist.percentile(0.50)),
@@ -283,6 +285,10 @@ func printResults(w io.Writer, rs []result, inFlight int) {
 		}
 	}
 	tw.Flush()
+	if pairs > 0 { // none when -targets leaves out lymph or all the others
+		fmt.Fprintln(w, "\nratios, lymph / other (calls/s > 1x and p50/p99 < 1x favour lymph)")
+		io.WriteString(w, ratios.String())
+	}
 
 	fmt.Fprintf(w, "\nclient process memory after a collection, at the start of each row (after its warm-up) and at its end\n(the heap includes the harness's %d latency histograms, %s, in every row)\n",
 		inFlight, fmtBytes(uint64(inFlight)*uint64(unsafe.Sizeof(histogram{}))))
