@@ -84,7 +84,7 @@ func TestRawChannelSemantics(t *testing.T) {
 		msg, err := client.Request(ctx, "raw", "raw.headers", nil)
 		require.NoError(t, err)
 		<-svc.results
-		assert.Equal(t, "yes", msg.Headers["x-extra"])
+		assert.Equal(t, "yes", msg.Header("x-extra"))
 		assert.Equal(t, "0123456789abcdef0123456789abcdef", msg.TraceID(), "trace_id cannot be overridden")
 		var subject string
 		require.NoError(t, msg.Decode(&subject))

@@ -84,7 +84,7 @@ func NewContainer(opts ...Option) (*Container, error) {
 		metrics: newMetrics(),
 		ifaces:  map[string][]*installed{},
 	}
-	c.pending.calls = map[string]*Future{}
+	c.pending.calls = map[string]waiter{}
 	c.installBuiltin()
 	return c, nil
 }

@@ -78,15 +78,16 @@ func (c *Container) serve(in transport.Incoming) {
 // incomingMessage decodes a message's headers and makes sure it has a trace
 // id: a request without one gets a new one, which its reply carries.
 func incomingMessage(in transport.Incoming) (*Message, error) {
-	msg := &Message{ID: in.ID, Type: in.Type, Subject: in.Subject, Source: in.Sender, body: in.Body}
+	msg := &Message{}
+	msg.setFrom(&in)
 	headers, err := codec.UnmarshalHeaders(in.Headers)
 	if headers == nil {
 		headers = map[string]any{}
 	}
-	msg.Headers = headers
-	if msg.TraceID() == "" {
-		headers["trace_id"] = transport.NewID()
+	if id, _ := headers[codec.HeaderTraceID].(string); id == "" {
+		headers[codec.HeaderTraceID] = transport.NewID()
 	}
+	msg.headers.Store(&headers)
 	return msg, err
 }
 

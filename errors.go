@@ -108,3 +108,17 @@ func (t *ErrorType) New(message string) *RemoteError {
 func (t *ErrorType) Errorf(format string, args ...any) *RemoteError {
 	return t.New(fmt.Sprintf(format, args...))
 }
+
+// nackError is ErrNack with the subject that was refused.
+type nackError struct{ subject string }
+
+func (e *nackError) Error() string { return ErrNack.Error() + ": " + e.subject }
+func (e *nackError) Unwrap() error { return ErrNack }
+
+// unexpectedReplyError reports a reply of a type a caller cannot take, such
+// as a REQ whose subject happens to be our request's id.
+type unexpectedReplyError struct{ subject, typ string }
+
+func (e *unexpectedReplyError) Error() string {
+	return "lymph: " + e.subject + ": unexpected " + e.typ + " message in reply"
+}

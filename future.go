@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lymphgo/lymph/internal/codec"
 	"github.com/lymphgo/lymph/internal/transport"
 )
 
@@ -17,8 +16,8 @@ import (
 type Future struct {
 	subject string
 	done    chan struct{}
-	reply   *Message // set before done is closed
-	err     error    // set before done is closed
+	reply   Message // valid once done is closed and err is nil
+	err     error   // set before done is closed
 
 	mu       sync.Mutex
 	finished bool
@@ -33,7 +32,7 @@ func newFuture(subject string) *Future {
 // failedFuture is a Future that failed before anything was sent.
 func failedFuture(subject string, err error) *Future {
 	f := newFuture(subject)
-	f.finish(nil, err)
+	f.complete(transport.Incoming{}, err)
 	return f
 }
 
@@ -44,18 +43,24 @@ func (f *Future) Done() <-chan struct{} { return f.done }
 // Get waits for the reply and decodes its value into result (a pointer; nil
 // to discard it). It returns early with ctx's error if ctx ends first; the
 // Future stays usable (a deadline that passes is reported as ErrTimeout,
-// which also matches context.DeadlineExceeded). The errors follow lymph's semantics: ErrNack,
-// *RemoteError, ErrTimeout, ErrNotConnected, ErrLookupFailure.
+// which also matches context.DeadlineExceeded). The errors follow lymph's
+// semantics: ErrNack, *RemoteError, ErrTimeout, ErrNotConnected,
+// ErrLookupFailure.
 func (f *Future) Get(ctx context.Context, result any) error {
 	reply, err := f.Message(ctx)
 	if err != nil {
 		return err
 	}
+	return decodeResult(f.subject, reply, result)
+}
+
+// decodeResult decodes a successful reply's value into result.
+func decodeResult(subject string, reply *Message, result any) error {
 	if result == nil || reply.Type != TypeReply {
 		return nil
 	}
 	if err := reply.Decode(result); err != nil {
-		return fmt.Errorf("lymph: %s: decoding the reply: %w", f.subject, err)
+		return fmt.Errorf("lymph: %s: decoding the reply: %w", subject, err)
 	}
 	return nil
 }
@@ -67,49 +72,47 @@ func (f *Future) Message(ctx context.Context) (*Message, error) {
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		if err := ctx.Err(); err == context.DeadlineExceeded {
-			return nil, fmt.Errorf("%w: %s: the context's deadline passed", ErrTimeout, f.subject)
-		}
-		return nil, ctx.Err()
+		return nil, waitError(f.subject, ctx.Err())
 	}
 	if f.err != nil {
 		return nil, f.err
 	}
-	switch f.reply.Type {
-	case TypeReply, TypeAck:
-		return f.reply, nil
-	case TypeNack:
-		return f.reply, fmt.Errorf("%w: %s", ErrNack, f.subject)
-	case TypeError:
-		return f.reply, f.reply.remoteError()
+	return &f.reply, replyError(f.subject, &f.reply)
+}
+
+// waitError reports a wait cut short by its context: a deadline is a
+// timeout, in lymph's terms.
+func waitError(subject string, err error) error {
+	if err == context.DeadlineExceeded {
+		return fmt.Errorf("%w: %s: the context's deadline passed", ErrTimeout, subject)
 	}
-	return f.reply, fmt.Errorf("lymph: %s: unexpected %s message in reply", f.subject, f.reply.Type)
+	return err
+}
+
+// noReplyError is the error of a call whose reply did not come within d.
+func noReplyError(subject string, d time.Duration) error {
+	return fmt.Errorf("%w: %s: no reply within %v", ErrTimeout, subject, d)
 }
 
 // arm starts the Future's clock: it fails with ErrTimeout after d, or with
 // ctx's error if ctx ends first. expire is called with the error; it must
-// take the Future out of the pending table so exactly one party finishes it.
+// take the Future out of the pending table so exactly one party completes
+// it. A Future already completed is left alone.
 func (f *Future) arm(ctx context.Context, d time.Duration, expire func(error)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.finished {
 		return
 	}
-	f.timer = time.AfterFunc(d, func() { expire(fmt.Errorf("%w: %s: no reply within %v", ErrTimeout, f.subject, d)) })
+	f.timer = time.AfterFunc(d, func() { expire(noReplyError(f.subject, d)) })
 	if ctx.Done() != nil {
-		f.stopCtx = context.AfterFunc(ctx, func() {
-			err := ctx.Err()
-			if err == context.DeadlineExceeded {
-				err = fmt.Errorf("%w: %s: the context's deadline passed", ErrTimeout, f.subject)
-			}
-			expire(err)
-		})
+		f.stopCtx = context.AfterFunc(ctx, func() { expire(waitError(f.subject, ctx.Err())) })
 	}
 }
 
-// finish completes the Future once; the caller won it from the pending
+// complete finishes the Future once; the caller won it from the pending
 // table (or owns it outright).
-func (f *Future) finish(reply *Message, err error) {
+func (f *Future) complete(in transport.Incoming, err error) {
 	f.mu.Lock()
 	f.finished = true
 	if f.timer != nil {
@@ -119,64 +122,10 @@ func (f *Future) finish(reply *Message, err error) {
 		f.stopCtx()
 	}
 	f.mu.Unlock()
-	f.reply, f.err = reply, err
-	close(f.done)
-}
-
-// pendingCalls maps the ids of requests in flight to their Futures. Taking a
-// Future out of it is what entitles a party (the reply, the timer, the
-// context, Stop) to finish it, so each Future finishes exactly once and
-// nothing stays behind.
-type pendingCalls struct {
-	mu    sync.Mutex
-	calls map[string]*Future
-}
-
-func (p *pendingCalls) add(id string, f *Future) {
-	p.mu.Lock()
-	p.calls[id] = f
-	p.mu.Unlock()
-}
-
-func (p *pendingCalls) take(id string) *Future {
-	p.mu.Lock()
-	f := p.calls[id]
-	delete(p.calls, id)
-	p.mu.Unlock()
-	return f
-}
-
-// expire finishes the call with id if it is still waiting.
-func (p *pendingCalls) expire(id string, err error) {
-	if f := p.take(id); f != nil {
-		f.finish(nil, err)
-	}
-}
-
-// deliver hands a reply to the call waiting for it. A reply nobody waits
-// for (it came after the deadline, or it answers nothing we sent) is
-// dropped: lymph's timeouts are the caller's alone.
-func (p *pendingCalls) deliver(c *Container, in transport.Incoming) {
-	f := p.take(in.Subject)
-	if f == nil {
-		c.metrics.lateReplies.Add(1)
-		c.logger.Debug("dropping a reply nobody waits for", "type", in.Type, "in_reply_to", in.Subject, "source", in.Sender)
-		return
-	}
-	headers, err := codec.UnmarshalHeaders(in.Headers)
 	if err != nil {
-		c.logger.Warn("reply with undecodable headers", "in_reply_to", in.Subject, "source", in.Sender, "error", err)
+		f.err = err
+	} else {
+		f.reply.setFrom(&in)
 	}
-	f.finish(&Message{ID: in.ID, Type: in.Type, Subject: in.Subject, Source: in.Sender, Headers: headers, body: in.Body}, nil)
-}
-
-// failAll finishes every waiting call with err: the container is stopping.
-func (p *pendingCalls) failAll(err error) {
-	p.mu.Lock()
-	calls := p.calls
-	p.calls = map[string]*Future{}
-	p.mu.Unlock()
-	for _, f := range calls {
-		f.finish(nil, fmt.Errorf("%w: %s", err, f.subject))
-	}
+	close(f.done)
 }

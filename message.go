@@ -1,7 +1,10 @@
 package lymph
 
 import (
+	"sync/atomic"
+
 	"github.com/lymphgo/lymph/internal/codec"
+	"github.com/lymphgo/lymph/internal/transport"
 )
 
 // Message types, as they appear in a lymph message's type frame.
@@ -14,8 +17,9 @@ const (
 )
 
 // Message is one lymph message as it travelled: what Request returns and
-// what a ReplyChannel's Request describes. Its body stays encoded until
-// Decode is called, so a caller pays only for what it reads.
+// what a ReplyChannel's Request describes. Its headers and body stay
+// encoded until asked for, so a caller pays only for what it reads. A
+// Message must not be copied once used.
 type Message struct {
 	// ID is the message's own id (32 hex characters).
 	ID string
@@ -26,18 +30,44 @@ type Message struct {
 	Subject string
 	// Source is the sender's endpoint, tcp://host:port.
 	Source string
-	// Headers are the message's headers; trace_id and version among them.
-	Headers map[string]any
 
-	body []byte // msgpack
+	rawHeaders []byte
+	headers    atomic.Pointer[map[string]any] // decoded on first use
+	body       []byte                         // msgpack
 }
+
+// setFrom fills m from a received message; the transport hands over
+// ownership of its byte slices.
+func (m *Message) setFrom(in *transport.Incoming) {
+	m.ID, m.Type, m.Subject, m.Source = in.ID, in.Type, in.Subject, in.Sender
+	m.rawHeaders, m.body = in.Headers, in.Body
+	m.headers.Store(nil)
+}
+
+// Headers returns the message's headers, trace_id and version among them.
+// Headers that cannot be decoded read as none. The map is shared: do not
+// modify it.
+func (m *Message) Headers() map[string]any {
+	if h := m.headers.Load(); h != nil {
+		return *h
+	}
+	h, err := codec.UnmarshalHeaders(m.rawHeaders)
+	if err != nil {
+		h = map[string]any{}
+	}
+	m.headers.CompareAndSwap(nil, &h)
+	return *m.headers.Load()
+}
+
+// Header returns one header's value, or nil.
+func (m *Message) Header(key string) any { return m.Headers()[key] }
 
 // Decode decodes the message body into v, which must be a pointer. lymph's
 // extension values decode to time.Time, Date, TimeOfDay, Decimal, uuid.UUID
 // and Set.
 func (m *Message) Decode(v any) error {
 	if len(m.body) == 0 {
-		return codec.Unmarshal([]byte{0xc0}, v) // an empty body is nil
+		return codec.Unmarshal(nilBody, v) // an empty body is nil
 	}
 	return codec.Unmarshal(m.body, v)
 }
@@ -47,13 +77,13 @@ func (m *Message) RawBody() []byte { return m.body }
 
 // TraceID returns the message's trace_id header, or "".
 func (m *Message) TraceID() string {
-	id, _ := m.Headers["trace_id"].(string)
+	id, _ := m.Header(codec.HeaderTraceID).(string)
 	return id
 }
 
 // Version returns the message's version header, or "".
 func (m *Message) Version() string {
-	v, _ := m.Headers["version"].(string)
+	v, _ := m.Header(codec.HeaderVersion).(string)
 	return v
 }
 
@@ -61,12 +91,23 @@ func (m *Message) Version() string {
 // {type, message} map lymph sends still becomes a RemoteError, so the caller
 // learns the call failed rather than getting a decode error.
 func (m *Message) remoteError() *RemoteError {
-	var body struct {
-		Type    string `msgpack:"type"`
-		Message string `msgpack:"message"`
-	}
+	var body errorBody
 	if err := m.Decode(&body); err != nil || body.Type == "" {
 		return &RemoteError{Type: "UnknownError", Message: "malformed ERROR reply body"}
 	}
 	return &RemoteError{Type: body.Type, Message: body.Message}
+}
+
+// replyError is what a caller gets for a reply: nil for REP and ACK,
+// ErrNack, or the RemoteError of an ERROR.
+func replyError(subject string, m *Message) error {
+	switch m.Type {
+	case TypeReply, TypeAck:
+		return nil
+	case TypeNack:
+		return &nackError{subject: subject}
+	case TypeError:
+		return m.remoteError()
+	}
+	return &unexpectedReplyError{subject: subject, typ: m.Type}
 }

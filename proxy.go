@@ -18,11 +18,12 @@ import (
 // exists: it sends the request, and the server's NACK (or the timeout) says
 // so.
 type Proxy struct {
-	c        *Container
-	name     string // service name; "" when the proxy targets an endpoint
-	endpoint string // fixed tcp:// endpoint, or "" to resolve name
-	opts     proxyOptions
-	next     atomic.Uint64 // round-robin position
+	c         *Container
+	name      string   // service name; "" when the proxy targets an endpoint
+	endpoint  string   // fixed tcp:// endpoint, or "" to resolve name
+	endpoints []string // {endpoint}, made once
+	opts      proxyOptions
+	next      atomic.Uint64 // round-robin position
 }
 
 // ProxyOption configures a Proxy.
@@ -73,6 +74,7 @@ func (c *Container) Proxy(address string, opts ...ProxyOption) *Proxy {
 	}
 	if strings.HasPrefix(address, "tcp://") {
 		p.endpoint = address
+		p.endpoints = []string{address}
 		return p
 	}
 	name, version, _ := strings.Cut(address, "@")
@@ -89,7 +91,23 @@ func (c *Container) Proxy(address string, opts ...ProxyOption) *Proxy {
 // end, or the timeout: the context's deadline, else the proxy's timeout,
 // else the container's (3 s by default).
 func (p *Proxy) Call(ctx context.Context, method string, args, result any) error {
-	return p.Defer(ctx, method, args).Get(ctx, result)
+	subject, err := p.subject(method)
+	if err != nil {
+		return err
+	}
+	call := syncCalls.Get().(*syncCall)
+	defer call.release()
+	id, err := p.c.startCall(ctx, p, subject, args, call)
+	if err != nil {
+		return err
+	}
+	if err := call.wait(ctx, p.c, id, subject, p.timeout(ctx)); err != nil {
+		return err
+	}
+	if err := replyError(subject, &call.reply); err != nil {
+		return err
+	}
+	return decodeResult(subject, &call.reply, result)
 }
 
 // Defer sends the request and returns at once; the Future's Get waits for
@@ -100,7 +118,7 @@ func (p *Proxy) Defer(ctx context.Context, method string, args any) *Future {
 	if err != nil {
 		return failedFuture(method, err)
 	}
-	return p.c.send(ctx, p, subject, args)
+	return p.c.deferCall(ctx, p, subject, args)
 }
 
 // Call is Proxy.Call with a typed result:
@@ -130,43 +148,55 @@ func (c *Container) Request(ctx context.Context, address, subject string, args a
 	if _, _, ok := splitSubject(subject); !ok {
 		return nil, fmt.Errorf("lymph: request subject must be interface.method, got %q", subject)
 	}
-	return c.send(ctx, c.Proxy(address), subject, args).Message(ctx)
+	return c.deferCall(ctx, c.Proxy(address), subject, args).Message(ctx)
 }
 
-// send is every call's one way out: encode, pick an instance, register the
-// Future, send.
-func (c *Container) send(ctx context.Context, p *Proxy, subject string, args any) *Future {
+// deferCall sends a request whose reply a Future waits for.
+func (c *Container) deferCall(ctx context.Context, p *Proxy, subject string, args any) *Future {
+	f := newFuture(subject)
+	id, err := c.startCall(ctx, p, subject, args, f)
+	if err != nil {
+		f.complete(transport.Incoming{}, err)
+		return f
+	}
+	f.arm(ctx, p.timeout(ctx), func(err error) { c.pending.expire(id, err) })
+	return f
+}
+
+// startCall is every call's one way out: encode, pick an instance, register
+// w for the reply, send. It returns the request's id, or an error when the
+// request was not sent, and w is then not registered.
+func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, args any, w waiter) (string, error) {
 	tr, res, ok := c.running()
 	if !ok {
-		return failedFuture(subject, ErrNotRunning)
+		return "", fmt.Errorf("%w: %s", ErrNotRunning, subject)
 	}
 	if err := ctx.Err(); err != nil {
-		return failedFuture(subject, err)
+		return "", waitError(subject, err)
 	}
 	if args == nil {
 		args = emptyArgs
 	}
-	body, err := codec.Marshal(args)
-	if err != nil {
-		return failedFuture(subject, fmt.Errorf("lymph: %s: encoding arguments: %w", subject, err))
+	id := transport.NewID()
+	// A call outside any trace starts one, named after its first request.
+	traceID := TraceID(ctx)
+	if traceID == "" {
+		traceID = id
 	}
-	headers, err := codec.MarshalHeaders(traceIDOrNew(ctx), p.opts.version, nil)
+	headers, body, err := codec.MarshalRequest(traceID, p.opts.version, args)
 	if err != nil {
-		return failedFuture(subject, fmt.Errorf("lymph: %s: encoding headers: %w", subject, err))
+		return "", fmt.Errorf("lymph: %s: encoding arguments: %w", subject, err)
 	}
 	candidates, err := p.candidates(ctx, res, tr)
 	if err != nil {
-		return failedFuture(subject, err)
+		return "", err
 	}
 
-	id := transport.NewID()
-	f := newFuture(subject)
-	c.pending.add(id, f)
-	f.arm(ctx, p.timeout(ctx), func(err error) { c.pending.expire(id, err) })
+	c.pending.add(id, w)
 	for _, endpoint := range candidates {
 		err = tr.Send(ctx, endpoint, id, TypeRequest, subject, headers, body)
 		if err == nil {
-			return f
+			return id, nil
 		}
 		// Move on only when the request surely did not leave (or the user
 		// said a duplicate is harmless).
@@ -175,8 +205,8 @@ func (c *Container) send(ctx context.Context, p *Proxy, subject string, args any
 		}
 		c.logger.Debug("instance unreachable, trying another", "subject", subject, "endpoint", endpoint, "error", err)
 	}
-	c.pending.expire(id, sendError(subject, err))
-	return f
+	c.pending.take(id)
+	return "", sendError(subject, err)
 }
 
 var emptyArgs = map[string]any{}
@@ -213,7 +243,7 @@ func (p *Proxy) timeout(ctx context.Context) time.Duration {
 // last.
 func (p *Proxy) candidates(ctx context.Context, res *resolver, tr *transport.Transport) ([]string, error) {
 	if p.endpoint != "" {
-		return []string{p.endpoint}, nil
+		return p.endpoints, nil
 	}
 	instances, err := res.lookup(ctx, p.name, p.opts.version)
 	if err != nil {

@@ -153,7 +153,7 @@ func printReply(p *printer, msg *lymph.Message, rtt time.Duration, asJSON, heade
 	if asJSON {
 		if headers {
 			return writeJSON(p.w, map[string]any{
-				"type": msg.Type, "source": msg.Source, "headers": msg.Headers,
+				"type": msg.Type, "source": msg.Source, "headers": msg.Headers(),
 				"body": body, "rtt_ms": ms(rtt),
 			})
 		}
@@ -161,13 +161,14 @@ func printReply(p *printer, msg *lymph.Message, rtt time.Duration, asJSON, heade
 	}
 	if headers {
 		p.printf("%s from %s in %s ms\n", p.paint(colBold, msg.Type), msg.Source, fmt.Sprintf("%.2f", ms(rtt)))
-		keys := make([]string, 0, len(msg.Headers))
-		for k := range msg.Headers {
+		headers := msg.Headers()
+		keys := make([]string, 0, len(headers))
+		for k := range headers {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			p.printf("%s: %s\n", p.paint(colKey, k), p.pretty(msg.Headers[k]))
+			p.printf("%s: %s\n", p.paint(colKey, k), p.pretty(headers[k]))
 		}
 		if msg.Type != lymph.TypeReply {
 			return nil // nothing below the headers: the error line says the rest

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -169,14 +168,9 @@ func DecodeArgs(data []byte, v any) error {
 	if n != len(data) {
 		return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("%d bytes after the arguments", len(data)-n)}
 	}
-	d := decoderPool.Get().(*msgpack.Decoder)
-	r := bytes.NewReader(data)
-	d.Reset(r)
-	configureDecoder(d)
-	defer func() {
-		d.Reset(nil)
-		decoderPool.Put(d)
-	}()
+	pd := getDecoder(data)
+	defer putDecoder(pd)
+	d := pd.dec
 
 	n, err = d.DecodeMapLen()
 	if err != nil {

@@ -131,12 +131,32 @@ func lymphValues(v any) (any, bool) {
 	return v, false
 }
 
-// decoderPool keeps configured decoders.
+// decoderPool keeps decoders with the reader they read from: decoding is
+// on every message's path too.
 var decoderPool = sync.Pool{New: func() any {
-	d := msgpack.NewDecoder(nil)
-	configureDecoder(d)
-	return d
+	return &pooledDecoder{dec: msgpack.NewDecoder(nil)}
 }}
+
+type pooledDecoder struct {
+	r   bytes.Reader
+	dec *msgpack.Decoder
+}
+
+// getDecoder returns a configured decoder reading data; putDecoder gives it
+// back without keeping data alive.
+func getDecoder(data []byte) *pooledDecoder {
+	p := decoderPool.Get().(*pooledDecoder)
+	p.r.Reset(data)
+	p.dec.Reset(&p.r)
+	configureDecoder(p.dec) // Reset clears the decoder's options
+	return p
+}
+
+func putDecoder(p *pooledDecoder) {
+	p.r.Reset(nil)
+	p.dec.Reset(nil)
+	decoderPool.Put(p)
+}
 
 func configureDecoder(d *msgpack.Decoder) {
 	d.SetMapDecoder(decodeMap)
@@ -152,18 +172,15 @@ func Unmarshal(data []byte, v any) error {
 	if n != len(data) {
 		return fmt.Errorf("codec: %d bytes after the msgpack document", len(data)-n)
 	}
-	d := decoderPool.Get().(*msgpack.Decoder)
-	r := bytes.NewReader(data)
-	d.Reset(r)
-	configureDecoder(d) // Reset clears the decoder's options
+	pd := getDecoder(data)
+	defer putDecoder(pd)
+	d := pd.dec
 	if tp, ok := v.(*time.Time); ok {
 		// Decode's shortcut for *time.Time skips registered decoders.
 		err = decodeTime(d, reflect.ValueOf(tp).Elem())
 	} else {
 		err = d.Decode(v)
 	}
-	d.Reset(nil)
-	decoderPool.Put(d)
 	if err != nil {
 		return fmt.Errorf("codec: %w", err)
 	}

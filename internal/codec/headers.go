@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 
@@ -38,6 +39,28 @@ func AppendHeaders(dst []byte, traceID, version string, extra map[string]any) ([
 		return dst, err
 	}
 	return append(dst, e.buf.Bytes()...), nil
+}
+
+// MarshalRequest encodes a request's headers and its keyword arguments in
+// one allocation: the two slices share one backing array. It is the
+// per-call encoding of every request a proxy sends.
+func MarshalRequest(traceID, version string, args any) (headers, body []byte, err error) {
+	e := encoderPool.Get().(*pooledEncoder)
+	defer func() {
+		if e.buf.Cap() <= maxPooledBuffer {
+			encoderPool.Put(e)
+		}
+	}()
+	e.buf.Reset()
+	if err := writeHeaders(e.enc, traceID, version, nil); err != nil {
+		return nil, nil, err
+	}
+	n := e.buf.Len()
+	if err := encode(e.enc, args); err != nil {
+		return nil, nil, fmt.Errorf("codec: %w", err)
+	}
+	b := bytes.Clone(e.buf.Bytes())
+	return b[:n:n], b[n:], nil
 }
 
 func writeHeaders(enc *msgpack.Encoder, traceID, version string, extra map[string]any) error {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package lymph
+
+const raceEnabled = false
