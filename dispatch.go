@@ -5,15 +5,10 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
-	"time"
 
 	"github.com/lymphgo/lymph/internal/codec"
 	"github.com/lymphgo/lymph/internal/transport"
 )
-
-// replySendTimeout bounds how long a reply may wait to be queued for its
-// peer; the transport fails sooner when the peer is known dead.
-const replySendTimeout = 5 * time.Second
 
 // nilBody is msgpack nil: the body of ACK and NACK.
 var nilBody = []byte{0xc0}
@@ -77,17 +72,16 @@ func (c *Container) serve(in transport.Incoming) {
 
 // incomingMessage decodes a message's headers and makes sure it has a trace
 // id: a request without one gets a new one, which its reply carries.
+// Only trace_id and version are read; the other headers are decoded if
+// the method asks for them.
 func incomingMessage(in transport.Incoming) (*Message, error) {
 	msg := &Message{}
 	msg.setFrom(&in)
-	headers, err := codec.UnmarshalHeaders(in.Headers)
-	if headers == nil {
-		headers = map[string]any{}
+	traceID, version, err := codec.PeekHeaders(in.Headers)
+	if traceID == "" {
+		traceID = transport.NewID()
 	}
-	if id, _ := headers[codec.HeaderTraceID].(string); id == "" {
-		headers[codec.HeaderTraceID] = transport.NewID()
-	}
-	msg.headers.Store(&headers)
+	msg.known, msg.traceID, msg.version = true, traceID, version
 	return msg, err
 }
 
@@ -234,9 +228,9 @@ func (c *Container) sendReply(req *Message, typ, version string, extra map[strin
 		c.metrics.count(req.Subject, metricNack)
 	}
 	tr := c.tr.Load()
-	ctx, cancel := context.WithTimeout(context.Background(), replySendTimeout)
-	defer cancel()
-	if err := tr.Send(ctx, req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
+	// The transport only waits when it must dial the caller, and bounds that
+	// wait itself (its DialTimeout).
+	if err := tr.Send(context.Background(), req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
 		c.logger.Warn("cannot send reply", "type", typ, "subject", req.Subject, "to", req.Source,
 			"trace_id", req.TraceID(), "error", err)
 	}

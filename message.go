@@ -34,6 +34,12 @@ type Message struct {
 	rawHeaders []byte
 	headers    atomic.Pointer[map[string]any] // decoded on first use
 	body       []byte                         // msgpack
+
+	// For a request being served, its trace id and version, read without
+	// decoding the other headers; the trace id is a new one when the
+	// request came without.
+	known            bool
+	traceID, version string
 }
 
 // setFrom fills m from a received message; the transport hands over
@@ -42,6 +48,7 @@ func (m *Message) setFrom(in *transport.Incoming) {
 	m.ID, m.Type, m.Subject, m.Source = in.ID, in.Type, in.Subject, in.Sender
 	m.rawHeaders, m.body = in.Headers, in.Body
 	m.headers.Store(nil)
+	m.known, m.traceID, m.version = false, "", ""
 }
 
 // Headers returns the message's headers, trace_id and version among them.
@@ -54,6 +61,9 @@ func (m *Message) Headers() map[string]any {
 	h, err := codec.UnmarshalHeaders(m.rawHeaders)
 	if err != nil {
 		h = map[string]any{}
+	}
+	if m.known {
+		h[codec.HeaderTraceID] = m.traceID
 	}
 	m.headers.CompareAndSwap(nil, &h)
 	return *m.headers.Load()
@@ -77,12 +87,18 @@ func (m *Message) RawBody() []byte { return m.body }
 
 // TraceID returns the message's trace_id header, or "".
 func (m *Message) TraceID() string {
+	if m.known {
+		return m.traceID
+	}
 	id, _ := m.Header(codec.HeaderTraceID).(string)
 	return id
 }
 
 // Version returns the message's version header, or "".
 func (m *Message) Version() string {
+	if m.known {
+		return m.version
+	}
 	v, _ := m.Header(codec.HeaderVersion).(string)
 	return v
 }

@@ -96,3 +96,31 @@ func TestMarshalRequest(t *testing.T) {
 	_, _, err = MarshalRequest("abc", "", make(chan int))
 	assert.Error(t, err)
 }
+
+func TestPeekHeaders(t *testing.T) {
+	full, err := MarshalHeaders("0123456789abcdef0123456789abcdef", "1.2.0", map[string]any{"x": []any{1, map[string]any{"y": 2}}})
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		data           []byte
+		trace, version string
+		err            bool
+	}{
+		"full":          {full, "0123456789abcdef0123456789abcdef", "1.2.0", false},
+		"empty frame":   {nil, "", "", false},
+		"nil values":    {mustMarshal(t, map[string]any{"trace_id": nil, "version": nil}), "", "", false},
+		"python 2 bins": {unhex(t, "82 c4 08 "+hexOf("trace_id")+" c4 02 6162 a7 "+hexOf("version")+" c4 01 31"), "ab", "1", false},
+		"not a map":     {[]byte{0x90}, "", "", true},
+		"truncated":     {unhex(t, "82 a1 78"), "", "", true},
+		"trailing":      {[]byte{0x80, 0x80}, "", "", true},
+		"huge map":      {[]byte{0xdf, 0xff, 0xff, 0xff, 0xff}, "", "", true},
+	} {
+		trace, version, err := PeekHeaders(tc.data)
+		if tc.err {
+			assert.Error(t, err, name)
+			continue
+		}
+		require.NoError(t, err, name)
+		assert.Equal(t, tc.trace, trace, name)
+		assert.Equal(t, tc.version, version, name)
+	}
+}
