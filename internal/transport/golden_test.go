@@ -43,7 +43,7 @@ func goldenRequestHex() string {
 		" 01 03 " + hexText("REQ") + // frame 2: type, more
 		" 01 0a " + hexText("echo.upper") + // frame 3: subject, more
 		" 01 35 82 a8 " + hexText("trace_id") + " d9 20 " + hexText(goldenID) + " a7 " + hexText("version") + " c0" + // frame 4: headers, more
-		" 00 09 81 a4 " + hexText("text") + " a3 " + hexText("foo") // frame 5: body, last
+		" 00 0a 81 a4 " + hexText("text") + " a3 " + hexText("foo") // frame 5: body, last
 }
 
 func TestGoldenFramesWritten(t *testing.T) {
