@@ -41,9 +41,14 @@ type Container struct {
 	cancelServe context.CancelFunc
 
 	// inflight counts requests being served, so Stop can wait for them.
+	// refusals counts the NACKs sent to requests that came while
+	// draining, so the transport outlives them; silent is set before
+	// waiting for them, so no new one starts.
 	inflightMu sync.Mutex
 	inflight   sync.WaitGroup
+	refusals   sync.WaitGroup
 	draining   bool
+	silent     bool
 }
 
 type containerState int
@@ -298,6 +303,10 @@ func (c *Container) shutdown(ctx context.Context, registered []*installed) error
 	}
 	c.cancelServe()
 	<-drained // methods that ignore their context are waited for: their replies need the transport
+	c.inflightMu.Lock()
+	c.silent = true
+	c.inflightMu.Unlock()
+	c.refusals.Wait()
 
 	c.pending.failAll(ErrNotRunning)
 	c.resolver.close()

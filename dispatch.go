@@ -23,8 +23,14 @@ func (c *Container) handle(in transport.Incoming) {
 	}
 	c.inflightMu.Lock()
 	if c.draining {
+		if !c.silent {
+			c.refusals.Add(1)
+			go func() {
+				defer c.refusals.Done()
+				c.refuseStopping(in)
+			}()
+		}
 		c.inflightMu.Unlock()
-		go c.refuse(in, "container is stopping")
 		return
 	}
 	c.inflight.Add(1)
@@ -190,10 +196,13 @@ func (m *method) firstArg() int {
 	return 1
 }
 
-// refuse NACKs a request that was not even decoded.
-func (c *Container) refuse(in transport.Incoming, reason string) {
+// refuseStopping NACKs a request that came while the container stops: the
+// caller learns at once instead of timing out. Not worth a warning: peers'
+// heartbeat pings arrive this way all the time.
+func (c *Container) refuseStopping(in transport.Incoming) {
 	req, _ := incomingMessage(in)
-	c.refuseMessage(req, reason, nil)
+	c.logger.Debug("request refused: container is stopping", "subject", req.Subject, "source", req.Source, "trace_id", req.TraceID())
+	c.sendReply(req, TypeNack, "", nil, nilBody)
 }
 
 // refuseMessage NACKs a request and logs why: the caller learns only that it
