@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -182,4 +183,45 @@ func TestZooKeeperDiscovery(t *testing.T) {
 	names, err := open().Discover(ctx)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"testsvc", "lymph"}, names, "the builtin interface registers too")
+}
+
+// TestZooKeeperPythonStyleNode: an instance registered the way Python
+// lymph registers it — an ephemeral znode of JSON written by hand here,
+// with fields we do not use — is found and called. The service behind it
+// is the independent Python peer.
+func TestZooKeeperPythonStyleNode(t *testing.T) {
+	zkAddr := os.Getenv("LYMPH_TEST_ZOOKEEPER")
+	if zkAddr == "" {
+		if testing.Short() {
+			t.Skip("-short: no ZooKeeper")
+		}
+		t.Fatal("LYMPH_TEST_ZOOKEEPER is not set: run `.ci/zookeeper.sh start` and LYMPH_TEST_ZOOKEEPER=127.0.0.1:2181 go test ./... (or make test, which does both)")
+	}
+	requirePython(t)
+	pyEndpoint := startPythonService(t)
+
+	chroot := fmt.Sprintf("/lymph-test-%d", time.Now().UnixNano())
+	conn, _, err := zk.Connect([]string{zkAddr}, 10*time.Second, zk.WithLogInfo(false))
+	require.NoError(t, err)
+	defer conn.Close()
+	identity := registry.Identity(pyEndpoint)
+	id := registry.InstanceID(identity, "pyecho", "")
+	node := fmt.Sprintf(`{"id": %q, "identity": %q, "version": null, "endpoint": %q, `+
+		`"log_endpoint": "tcp://127.0.0.1:33039", "monitoring_endpoint": "tcp://127.0.0.1:38269", `+
+		`"backdoor_endpoint": null, "fqdn": "localhost", "hostname": "vm", "ip": "127.0.0.1", "type": false}`,
+		id, identity, pyEndpoint)
+	for _, p := range []string{chroot, chroot + "/services", chroot + "/services/pyecho"} {
+		_, err := conn.Create(p, nil, 0, zk.WorldACL(zk.PermAll))
+		require.True(t, err == nil || err == zk.ErrNodeExists, "create %s: %v", p, err)
+	}
+	_, err = conn.Create(chroot+"/services/pyecho/"+id, []byte(node), zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+	require.NoError(t, err)
+
+	reg, err := registry.Open("zookeeper://" + zkAddr + chroot)
+	require.NoError(t, err)
+	defer reg.Close()
+	client := startContainer(t, reg, nil)
+	out, err := Call[string](testContext(t), client.Proxy("pyecho"), "upper", textArgs{Text: "foo"})
+	require.NoError(t, err)
+	assert.Equal(t, "FOO", out)
 }

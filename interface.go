@@ -3,6 +3,7 @@ package lymph
 import (
 	"context"
 	"log/slog"
+	"strings"
 )
 
 // Interface is embedded in a service struct to make it a lymph interface:
@@ -63,8 +64,16 @@ type installConfig struct {
 }
 
 // Name installs the interface under name instead of the container's name.
+// A version may follow the name, as lymph writes it: "echo@1.2.0" is
+// Name("echo") with Version("1.2.0").
 func Name(name string) InstallOption {
-	return func(c *installConfig) { c.name = name }
+	return func(c *installConfig) {
+		n, v, versioned := strings.Cut(name, "@")
+		c.name = n
+		if versioned {
+			c.version = v
+		}
+	}
 }
 
 // Version installs the interface with a semantic version ("1.2.0"). Several

@@ -160,6 +160,10 @@ func TestInstallRules(t *testing.T) {
 	assert.ErrorContains(t, c.Install(s), "already installed")
 	assert.ErrorContains(t, c.Install(&shapes{}), "already installed")
 	require.NoError(t, c.Install(&shapes{}, Version("1.2.0")))
+	v := &shapes{}
+	require.NoError(t, c.Install(v, Name("svc@1.3.0")), "lymph's name@version form")
+	assert.Equal(t, "svc", v.Name())
+	assert.Equal(t, "1.3.0", v.Version())
 
 	anon, err := NewContainer()
 	require.NoError(t, err)
