@@ -40,6 +40,9 @@ go test -race -count=1 -timeout 15m ./...
 echo "== allocation checks" >&2
 go test -count=1 -run 'Allocations' ./...
 
+echo "== bench harness (its own module)" >&2
+(cd bench && go vet ./... && go test -race -count=1 ./...)
+
 # Each fuzz target for a bounded time: long enough to catch a regression in
 # the decoders, short enough for CI. The seed corpora run in the plain
 # `go test` above too.

@@ -27,10 +27,10 @@ func requirePythonPeer(t *testing.T) {
 		t.Skip("starts a Python peer")
 	}
 	if _, err := os.Stat(interopPeer); err != nil {
-		t.Skip("no interop peer:", err)
+		t.Fatal("no interop peer:", err)
 	}
 	if err := exec.Command(interopPython, "-c", "import zmq, msgpack").Run(); err != nil {
-		t.Skip("no python3 with zmq and msgpack:", err)
+		t.Fatal("interop tests need python3 with zmq and msgpack (apt-get install -y python3-zmq python3-msgpack, or make test):", err)
 	}
 }
 
