@@ -40,13 +40,15 @@ var builtinDocs = map[string]string{
 	"ChangeLoglevel": "Sets the log level for period seconds (default 60), then restores it.",
 }
 
-// PingArgs are lymph.ping's arguments.
+// pingArgs are lymph.ping's arguments.
 type pingArgs struct {
 	Payload any `msgpack:"payload"`
 }
 
+// Ping answers heartbeats and lymph ping: the payload, unchanged.
 func (b *builtin) Ping(args pingArgs) (any, error) { return args.Payload, nil }
 
+// Status returns the endpoint and the identity, as lymph does.
 func (b *builtin) Status() (map[string]any, error) {
 	return map[string]any{"endpoint": b.c.Endpoint(), "identity": b.c.Identity()}, nil
 }
@@ -59,6 +61,7 @@ type methodInfo struct {
 	Help    string   `msgpack:"help"`
 }
 
+// Inspect lists every served method.
 func (b *builtin) Inspect() (map[string]any, error) {
 	return map[string]any{"methods": b.c.inspect()}, nil
 }
@@ -81,6 +84,7 @@ func (c *Container) inspect() []methodInfo {
 	return out
 }
 
+// GetMetrics returns the counters, the transport's included.
 func (b *builtin) GetMetrics() ([]metric, error) {
 	out := b.c.metrics.snapshot()
 	if tr := b.c.tr.Load(); tr != nil {

@@ -24,6 +24,7 @@ const (
 	MalformedArgs
 )
 
+// String names the kind, as it appears in error messages.
 func (k ArgsErrorKind) String() string {
 	switch k {
 	case MissingArg:
@@ -46,6 +47,7 @@ type ArgsError struct {
 	Err  error  // the decoding error, for InvalidArg and MalformedArgs
 }
 
+// Error says what is wrong, naming the argument.
 func (e *ArgsError) Error() string {
 	switch e.Kind {
 	case MissingArg, UnexpectedArg:
