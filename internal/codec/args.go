@@ -155,7 +155,12 @@ var customDecoderType = reflect.TypeFor[msgpack.CustomDecoder]()
 // an argument that names no field, a required field without an argument,
 // and a value of the wrong type are each an *ArgsError naming the argument.
 // An empty body or nil is no arguments.
-func DecodeArgs(data []byte, v any) error {
+func DecodeArgs(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("cannot decode: %v", r)}
+		}
+	}()
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("codec: DecodeArgs needs a non-nil pointer, got %T", v)

@@ -171,3 +171,19 @@ func TestArgsErrorKindString(t *testing.T) {
 	assert.Equal(t, "missing argument", MissingArg.String())
 	assert.Equal(t, "ArgsErrorKind(9)", ArgsErrorKind(9).String())
 }
+
+// TestDecodeArgsNeverPanics: vmihailenco/msgpack panics when a value does
+// not fit a field of a non-empty interface type; a caller must get an
+// ArgsError, not crash the service.
+func TestDecodeArgsNeverPanics(t *testing.T) {
+	var target struct {
+		S fmtStringer `msgpack:"s"`
+	}
+	err := DecodeArgs(mustMarshal(t, map[string]any{"s": 1}), &target)
+	var ae *ArgsError
+	require.ErrorAs(t, err, &ae)
+	assert.Contains(t, err.Error(), "cannot decode")
+
+	var v struct{ S fmtStringer }
+	assert.Error(t, Unmarshal([]byte("\x93000"), &v))
+}

@@ -164,7 +164,8 @@ func configureDecoder(d *msgpack.Decoder) {
 
 // Unmarshal decodes msgpack data into v, a non-nil pointer. The whole of
 // data must be one msgpack document.
-func Unmarshal(data []byte, v any) error {
+func Unmarshal(data []byte, v any) (err error) {
+	defer recoverDecode(&err)
 	n, err := checkWellFormed(data)
 	if err != nil {
 		return fmt.Errorf("codec: %w", err)
@@ -190,3 +191,13 @@ func Unmarshal(data []byte, v any) error {
 // Raw is a msgpack document kept undecoded: encoding a Raw writes its bytes
 // as they are; decoding into a *Raw copies the document.
 type Raw = msgpack.RawMessage
+
+// recoverDecode turns a panic inside vmihailenco/msgpack into an error. Its
+// decoder panics on some input it should reject — a value of the wrong
+// type for a struct field of a non-empty interface type, found by
+// FuzzUnmarshal — and data from the network must never crash a process.
+func recoverDecode(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("codec: cannot decode: %v", r)
+	}
+}

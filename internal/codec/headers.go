@@ -140,6 +140,7 @@ func UnmarshalHeaders(data []byte) (map[string]any, error) {
 // building the whole map. Missing or nil values read as "". An empty frame
 // is no headers.
 func PeekHeaders(data []byte) (traceID, version string, err error) {
+	defer recoverDecode(&err)
 	if len(data) == 0 {
 		return "", "", nil
 	}
