@@ -184,15 +184,20 @@ func (c *Container) Start(ctx context.Context) error {
 		return errors.New("lymph: a container starts once")
 	}
 	tr, err := transport.Listen(ctx, transport.Options{
-		Endpoint:         c.cfg.endpoint,
-		Logger:           c.logger,
-		Handler:          c.handle,
-		MaxMessageSize:   c.cfg.maxMessageSize,
-		SendQueue:        c.cfg.sendQueue,
-		Username:         c.cfg.username,
-		Password:         c.cfg.password,
-		Credentials:      c.cfg.credentials,
-		DisableHeartbeat: !c.cfg.heartbeat,
+		Endpoint:               c.cfg.endpoint,
+		Logger:                 c.logger,
+		Handler:                c.handle,
+		MaxMessageSize:         c.cfg.maxMessageSize,
+		SendQueue:              c.cfg.sendQueue,
+		Username:               c.cfg.username,
+		Password:               c.cfg.password,
+		Credentials:            c.cfg.credentials,
+		DisableHeartbeat:       !c.cfg.heartbeat,
+		PingInterval:           c.cfg.health.PingInterval,
+		UnresponsiveAfter:      c.cfg.health.UnresponsiveAfter,
+		IdleAfter:              c.cfg.health.IdleAfter,
+		CloseUnresponsiveAfter: c.cfg.health.CloseUnresponsiveAfter,
+		CloseIdleAfter:         c.cfg.health.CloseIdleAfter,
 	})
 	if err != nil {
 		return fmt.Errorf("lymph: start: %w", err)

@@ -225,3 +225,42 @@ func TestZooKeeperPythonStyleNode(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "FOO", out)
 }
+
+// TestFrozenInstanceIsAvoided stops (SIGSTOP) one of two example processes:
+// it stays registered and its connection stays open, but it no longer
+// answers heartbeats. Once the heartbeat marks it unresponsive, calls go to
+// the other instance.
+func TestFrozenInstanceIsAvoided(t *testing.T) {
+	regURL := "local://" + t.TempDir()
+	frozen, frozenCmd := startExample(t, regURL)
+	alive, _ := startExample(t, regURL)
+	reg, err := registry.Open(regURL)
+	require.NoError(t, err)
+	defer reg.Close()
+	client := startContainer(t, reg, nil, WithHealth(Health{PingInterval: 20 * time.Millisecond, UnresponsiveAfter: 200 * time.Millisecond}))
+	ctx := testContext(t)
+	p := client.Proxy("echo")
+
+	// Talk to both, so both have a connection record and heartbeats.
+	seen := map[string]bool{}
+	require.Eventually(t, func() bool {
+		msg, err := client.Request(ctx, "echo", "echo.upper", map[string]any{"text": "x"})
+		if err == nil {
+			seen[msg.Source] = true
+		}
+		return len(seen) == 2
+	}, 5*time.Second, time.Millisecond)
+
+	require.NoError(t, frozenCmd.Process.Signal(syscall.SIGSTOP))
+	defer frozenCmd.Process.Signal(syscall.SIGCONT)
+	require.Eventually(t, func() bool {
+		state, ok := client.tr.Load().PeerState(frozen)
+		return ok && state.String() == "unresponsive"
+	}, 5*time.Second, 10*time.Millisecond)
+
+	for range 50 {
+		msg, err := p.Defer(ctx, "upper", map[string]any{"text": "x"}).Message(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, alive, msg.Source)
+	}
+}

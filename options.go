@@ -27,7 +27,29 @@ type config struct {
 	password       string
 	credentials    map[string]string
 	heartbeat      bool
+	health         Health
 }
+
+// Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats
+// and connection health"). A zero field keeps lymph's value.
+type Health struct {
+	// PingInterval is how often every peer gets a lymph.ping (1 s).
+	PingInterval time.Duration
+	// UnresponsiveAfter: a peer not heard from for this long is
+	// unresponsive, and calls go to other instances first (3 s).
+	UnresponsiveAfter time.Duration
+	// IdleAfter: a peer that only exchanged heartbeats this long is idle
+	// (10 s).
+	IdleAfter time.Duration
+	// CloseUnresponsiveAfter and CloseIdleAfter: the connection to a peer
+	// unresponsive (30 s) or idle (60 s) this long is closed, rather than
+	// pinged forever as Python lymph does; the next call reconnects. A
+	// negative value means never.
+	CloseUnresponsiveAfter, CloseIdleAfter time.Duration
+}
+
+// WithHealth sets the heartbeat's timings.
+func WithHealth(h Health) Option { return func(c *config) { c.health = h } }
 
 func defaultConfig() config {
 	return config{
