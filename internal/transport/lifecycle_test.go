@@ -302,3 +302,25 @@ func startEchoProcess(t *testing.T, ep string) *exec.Cmd {
 }
 
 var _ = context.Background
+
+// TestCloseFlushesQueuedMessages: what Send accepted before Close goes out,
+// even when Close comes right after: a container's last replies, sent just
+// before it stops, must reach their callers.
+func TestCloseFlushesQueuedMessages(t *testing.T) {
+	ctx := testContext(t)
+	in := newInbox()
+	receiver := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	sender, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0", DisableHeartbeat: true})
+	require.NoError(t, err)
+
+	const n = 500
+	body := make([]byte, 4<<10)
+	for range n {
+		require.NoError(t, sender.Send(ctx, receiver.Endpoint(), NewID(), TypeREP, "x", nil, body))
+	}
+	require.NoError(t, sender.Close())
+	for range n {
+		in.next(t)
+	}
+	assert.ErrorIs(t, sender.Send(ctx, receiver.Endpoint(), NewID(), TypeREP, "x", nil, nil), ErrClosed)
+}

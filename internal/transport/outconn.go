@@ -19,9 +19,30 @@ type outConn struct {
 	peer  *peer
 	c     *conn
 	queue chan outMsg
-	done  chan struct{} // closed when dead
-	dead  atomic.Bool
-	once  sync.Once
+	// unflushed counts messages queued and not yet written out, so Close
+	// can let them go before it closes the connection.
+	unflushed atomic.Int64
+	done      chan struct{} // closed when dead
+	dead      atomic.Bool
+	once      sync.Once
+}
+
+// enqueue hands m to the writer, or reports the queue full.
+func (oc *outConn) enqueue(m outMsg) error {
+	oc.unflushed.Add(1)
+	select {
+	case oc.queue <- m:
+		return nil
+	default:
+		oc.unflushed.Add(-1)
+		return ErrQueueFull
+	}
+}
+
+// flushed reports whether everything queued has been written (or the
+// connection is dead, and nothing more will be).
+func (oc *outConn) flushed() bool {
+	return oc.unflushed.Load() <= 0 || oc.dead.Load()
 }
 
 // die closes the connection; the next Send dials a new one.
@@ -88,7 +109,9 @@ func (oc *outConn) writeLoop() {
 			}
 			break
 		}
-		if err := bw.Flush(); err != nil {
+		err := bw.Flush()
+		oc.unflushed.Add(-int64(n))
+		if err != nil {
 			t.stats.unsent.Add(n + uint64(len(oc.queue)))
 			oc.die(err)
 			return

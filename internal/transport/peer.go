@@ -100,10 +100,8 @@ func (t *Transport) Send(ctx context.Context, endpoint string, id, typ, subject 
 			return err
 		}
 	}
-	select {
-	case oc.queue <- m:
-	default:
-		return ErrQueueFull
+	if err := oc.enqueue(m); err != nil {
+		return err
 	}
 	t.sent(p, &m)
 	return nil

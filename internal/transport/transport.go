@@ -90,15 +90,18 @@ func (t *Transport) Endpoint() string { return t.endpoint }
 // Stats returns a snapshot of the Transport's counters.
 func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 
-// Close stops the Transport: it closes the listener and every connection,
-// drops whatever is still queued, waits for running Handler calls and for
-// every goroutine it started, and returns. Later calls return nil at once.
+// Close stops the Transport: Send fails from then on, messages already
+// queued are written out (waiting at most WriteTimeout for a slow peer),
+// then it closes the listener and every connection, waits for running
+// Handler calls and for every goroutine it started, and returns. Later
+// calls return nil at once.
 func (t *Transport) Close() error {
 	var err error
 	t.once.Do(func() {
+		t.closed.Store(true) // no new sends
+		t.flushOutgoing(t.opts.WriteTimeout)
 		t.mu.Lock()
 		t.closing = true
-		t.closed.Store(true)
 		conns := make([]*conn, 0, len(t.conns))
 		for c := range t.conns {
 			conns = append(conns, c)
@@ -114,6 +117,26 @@ func (t *Transport) Close() error {
 		t.wg.Wait()
 	})
 	return err
+}
+
+// flushOutgoing waits, up to limit, until every message already queued has
+// been written: a reply accepted by Send before Close still goes out (a
+// container's Stop sends its last replies just before closing).
+func (t *Transport) flushOutgoing(limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	t.peersMu.RLock()
+	conns := make([]*outConn, 0, len(t.peers))
+	for _, p := range t.peers {
+		if oc := p.out.Load(); oc != nil {
+			conns = append(conns, oc)
+		}
+	}
+	t.peersMu.RUnlock()
+	for _, oc := range conns {
+		for !oc.flushed() && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 // spawn runs f in a goroutine that Close waits for; it returns false, and
