@@ -20,8 +20,7 @@ import (
 type Proxy struct {
 	c         *Container
 	name      string   // service name; "" when the proxy targets an endpoint
-	endpoint  string   // fixed tcp:// endpoint, or "" to resolve name
-	endpoints []string // {endpoint}, made once
+	endpoints []string // the one fixed tcp:// endpoint; nil to resolve name
 	opts      proxyOptions
 	next      atomic.Uint64 // round-robin position
 }
@@ -73,7 +72,6 @@ func (c *Container) Proxy(address string, opts ...ProxyOption) *Proxy {
 		o(&p.opts)
 	}
 	if strings.HasPrefix(address, "tcp://") {
-		p.endpoint = address
 		p.endpoints = []string{address}
 		return p
 	}
@@ -242,7 +240,7 @@ func (p *Proxy) timeout(ctx context.Context) time.Duration {
 // random (or round-robin) order, with those whose heartbeats went quiet
 // last.
 func (p *Proxy) candidates(ctx context.Context, res *resolver, tr *transport.Transport) ([]string, error) {
-	if p.endpoint != "" {
+	if p.endpoints != nil {
 		return p.endpoints, nil
 	}
 	instances, err := res.lookup(ctx, p.name, p.opts.version)
