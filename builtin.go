@@ -67,8 +67,8 @@ func (b *builtin) Inspect() (map[string]any, error) {
 }
 
 func (c *Container) inspect() []methodInfo {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	var out []methodInfo
 	for _, name := range sortedKeys(c.ifaces) {
 		for _, inst := range c.ifaces[name] {

@@ -28,7 +28,7 @@ type Container struct {
 	metrics *metrics
 	pending pendingCalls
 
-	mu       sync.Mutex
+	mu       sync.RWMutex // read-locked on every call and request
 	state    containerState
 	ifaces   map[string][]*installed             // by name, newest version first
 	tr       atomic.Pointer[transport.Transport] // set by Start, kept after Stop
@@ -350,8 +350,8 @@ func (c *Container) Name() string { return c.cfg.name }
 
 // running returns the transport and resolver if the container is running.
 func (c *Container) running() (*transport.Transport, *resolver, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	return c.tr.Load(), c.resolver, c.state == stateRunning
 }
 
@@ -359,9 +359,9 @@ func (c *Container) running() (*transport.Transport, *resolver, bool) {
 // version when the request names none, else the newest installed version
 // that satisfies it (lymph's rule: same major, at least the asked version).
 func (c *Container) lookupInterface(name, version string) *installed {
-	c.mu.Lock()
+	c.mu.RLock()
 	list := c.ifaces[name]
-	c.mu.Unlock()
+	c.mu.RUnlock()
 	if len(list) == 0 {
 		return nil
 	}
