@@ -44,6 +44,7 @@ type Container struct {
 	// refusals counts the NACKs sent to requests that came while
 	// draining, so the transport outlives them; silent is set before
 	// waiting for them, so no new one starts.
+	workers    *workers
 	inflightMu sync.Mutex
 	inflight   sync.WaitGroup
 	refusals   sync.WaitGroup
@@ -90,6 +91,7 @@ func NewContainer(opts ...Option) (*Container, error) {
 		ifaces:  map[string][]*installed{},
 	}
 	c.pending.calls = map[string]waiter{}
+	c.workers = newWorkers(c.serveCounted)
 	c.installBuiltin()
 	return c, nil
 }
@@ -312,6 +314,7 @@ func (c *Container) shutdown(ctx context.Context, registered []*installed) error
 	c.silent = true
 	c.inflightMu.Unlock()
 	c.refusals.Wait()
+	c.workers.stop()
 
 	c.pending.failAll(ErrNotRunning)
 	c.resolver.close()

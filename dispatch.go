@@ -35,10 +35,13 @@ func (c *Container) handle(in transport.Incoming) {
 	}
 	c.inflight.Add(1)
 	c.inflightMu.Unlock()
-	go func() {
-		defer c.inflight.Done()
-		c.serve(in)
-	}()
+	c.workers.run(in)
+}
+
+// serveCounted serves a request counted in inflight.
+func (c *Container) serveCounted(in transport.Incoming) {
+	defer c.inflight.Done()
+	c.serve(in)
 }
 
 // serve answers one request: lymph's dispatcher.
