@@ -116,13 +116,13 @@ func (c *Container) serveRPC(ctx context.Context, inst *installed, m *method, re
 	if m.result {
 		body = out[0].Interface()
 	}
-	encoded, err := codec.Marshal(body)
+	headers, encoded, err := codec.MarshalMessage(req.TraceID(), inst.version, body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricError)
 		c.refuseMessage(req, "cannot encode the result", err)
 		return
 	}
-	c.sendReply(req, TypeReply, inst.version, nil, encoded)
+	c.transmit(req, TypeReply, headers, encoded)
 }
 
 // replyError sends a declared error as ERROR and anything else as NACK.
@@ -234,6 +234,11 @@ func (c *Container) sendReply(req *Message, typ, version string, extra map[strin
 		}
 		typ, body = TypeNack, nilBody
 	}
+	c.transmit(req, typ, headers, body)
+}
+
+// transmit sends an encoded reply to req's sender.
+func (c *Container) transmit(req *Message, typ string, headers, body []byte) {
 	if typ == TypeNack {
 		// Counted before the send, so a caller that saw the NACK sees it
 		// counted too.

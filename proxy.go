@@ -181,7 +181,7 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 	if traceID == "" {
 		traceID = id
 	}
-	headers, body, err := codec.MarshalRequest(traceID, p.opts.version, args)
+	headers, body, err := codec.MarshalMessage(traceID, p.opts.version, args)
 	if err != nil {
 		return "", fmt.Errorf("lymph: %s: encoding arguments: %w", subject, err)
 	}

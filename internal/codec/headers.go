@@ -41,10 +41,11 @@ func AppendHeaders(dst []byte, traceID, version string, extra map[string]any) ([
 	return append(dst, e.buf.Bytes()...), nil
 }
 
-// MarshalRequest encodes a request's headers and its keyword arguments in
-// one allocation: the two slices share one backing array. It is the
-// per-call encoding of every request a proxy sends.
-func MarshalRequest(traceID, version string, args any) (headers, body []byte, err error) {
+// MarshalMessage encodes a message's headers (trace_id and version) and its
+// body in one allocation: the two slices share one backing array. It is the
+// per-message encoding of every request a proxy sends and of every reply a
+// method returns.
+func MarshalMessage(traceID, version string, body any) (headers, encoded []byte, err error) {
 	e := encoderPool.Get().(*pooledEncoder)
 	defer func() {
 		if e.buf.Cap() <= maxPooledBuffer {
@@ -56,7 +57,7 @@ func MarshalRequest(traceID, version string, args any) (headers, body []byte, er
 		return nil, nil, err
 	}
 	n := e.buf.Len()
-	if err := encode(e.enc, args); err != nil {
+	if err := encode(e.enc, body); err != nil {
 		return nil, nil, fmt.Errorf("codec: %w", err)
 	}
 	b := bytes.Clone(e.buf.Bytes())

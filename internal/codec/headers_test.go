@@ -84,8 +84,8 @@ func TestHeadersAllocations(t *testing.T) {
 	assert.Less(t, allocs, 2.0, "one for the result")
 }
 
-func TestMarshalRequest(t *testing.T) {
-	headers, body, err := MarshalRequest("abc", "1.2.0", map[string]any{"text": "foo"})
+func TestMarshalMessage(t *testing.T) {
+	headers, body, err := MarshalMessage("abc", "1.2.0", map[string]any{"text": "foo"})
 	require.NoError(t, err)
 	wantHeaders, err := MarshalHeaders("abc", "1.2.0", nil)
 	require.NoError(t, err)
@@ -93,7 +93,7 @@ func TestMarshalRequest(t *testing.T) {
 	assert.Equal(t, mustMarshal(t, map[string]any{"text": "foo"}), body)
 	assert.Equal(t, len(headers), cap(headers), "appending to the headers must not overwrite the body")
 
-	_, _, err = MarshalRequest("abc", "", make(chan int))
+	_, _, err = MarshalMessage("abc", "", make(chan int))
 	assert.Error(t, err)
 }
 
