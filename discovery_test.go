@@ -151,13 +151,7 @@ func TestCrashedInstanceFailover(t *testing.T) {
 // TestZooKeeperDiscovery: two Go instances and a Go client find each other
 // through a real ZooKeeper, in lymph's layout.
 func TestZooKeeperDiscovery(t *testing.T) {
-	zk := os.Getenv("LYMPH_TEST_ZOOKEEPER")
-	if zk == "" {
-		if testing.Short() {
-			t.Skip("-short: no ZooKeeper")
-		}
-		t.Fatal("LYMPH_TEST_ZOOKEEPER is not set: run `.ci/zookeeper.sh start` and LYMPH_TEST_ZOOKEEPER=127.0.0.1:2181 go test ./... (or make test, which does both)")
-	}
+	zk := requireZooKeeper(t)
 	url := fmt.Sprintf("zookeeper://%s/lymph-test-%d", zk, time.Now().UnixNano())
 	open := func() registry.Registry {
 		reg, err := registry.Open(url)
@@ -190,13 +184,7 @@ func TestZooKeeperDiscovery(t *testing.T) {
 // with fields we do not use — is found and called. The service behind it
 // is the independent Python peer.
 func TestZooKeeperPythonStyleNode(t *testing.T) {
-	zkAddr := os.Getenv("LYMPH_TEST_ZOOKEEPER")
-	if zkAddr == "" {
-		if testing.Short() {
-			t.Skip("-short: no ZooKeeper")
-		}
-		t.Fatal("LYMPH_TEST_ZOOKEEPER is not set: run `.ci/zookeeper.sh start` and LYMPH_TEST_ZOOKEEPER=127.0.0.1:2181 go test ./... (or make test, which does both)")
-	}
+	zkAddr := requireZooKeeper(t)
 	requirePython(t)
 	pyEndpoint := startPythonService(t)
 
@@ -263,4 +251,19 @@ func TestFrozenInstanceIsAvoided(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, alive, msg.Source)
 	}
+}
+
+// requireZooKeeper returns the test ZooKeeper's address. Without one the
+// test fails — it is skipped only under -short — since a skipped
+// integration test must not pass for a green one.
+func requireZooKeeper(t *testing.T) string {
+	t.Helper()
+	addr := os.Getenv("LYMPH_TEST_ZOOKEEPER")
+	if addr == "" {
+		if testing.Short() {
+			t.Skip("-short: no ZooKeeper")
+		}
+		t.Fatal("LYMPH_TEST_ZOOKEEPER is not set: run `.ci/zookeeper.sh start` and LYMPH_TEST_ZOOKEEPER=127.0.0.1:2181 go test ./... (or make test, which does both)")
+	}
+	return addr
 }
