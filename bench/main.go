@@ -238,7 +238,7 @@ func measureTarget(exe string, t target, calls, warmup int, hists []histogram) (
 		if err := warmUp(client, warmup, hists[:workers]); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
-		r, err := runRow(client, calls, hists[:workers])
+		r, err := runRow(client, calls, hists[:workers], processCPU(srv.cmd.Process.Pid))
 		if err != nil {
 			return nil, err
 		}
@@ -256,10 +256,14 @@ func printResults(w io.Writer, rs []result, inFlight int) {
 		return fmt.Sprintf("%d in flight", inFlight)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\ttarget\tcalls\tcalls/s\tp50\tp99\tallocs/call\t")
+	fmt.Fprintln(tw, "mode\ttarget\tcalls\tcalls/s\tp50\tp99\tallocs/call\tCPU/call\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%.1f\t\n",
-			mode(r), r.target, r.calls, r.rate(), fmtDur(r.hist.percentile(0.50)), fmtDur(r.hist.percentile(0.99)), r.allocsPerCall())
+		cpu := "?"
+		if r.cpu > 0 {
+			cpu = fmtDur(r.cpuPerCall())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%.1f\t%s\t\n",
+			mode(r), r.target, r.calls, r.rate(), fmtDur(r.hist.percentile(0.50)), fmtDur(r.hist.percentile(0.99)), r.allocsPerCall(), cpu)
 	}
 	tw.Flush()
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -38,7 +39,7 @@ func TestHarness(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			checkRows(t, tg, addr)
+			checkRows(t, tg, addr, noServerCPU) // selfCPU counts the server too
 		})
 	}
 }
@@ -61,12 +62,14 @@ func TestTwoProcesses(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			checkRows(t, tg, srv.addr)
+			checkRows(t, tg, srv.addr, processCPU(srv.cmd.Process.Pid))
 		})
 	}
 }
 
-func checkRows(t *testing.T, tg target, addr string) {
+func noServerCPU() (time.Duration, error) { return 0, nil }
+
+func checkRows(t *testing.T, tg target, addr string, server cpuTime) {
 	t.Helper()
 	client, err := tg.dial(addr)
 	if err != nil {
@@ -82,7 +85,7 @@ func checkRows(t *testing.T, tg target, addr string) {
 		if err := warmUp(client, 10, hists[:workers]); err != nil {
 			t.Fatal(err)
 		}
-		r, err := runRow(client, 100, hists[:workers])
+		r, err := runRow(client, 100, hists[:workers], server)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,5 +120,42 @@ func TestHistogram(t *testing.T) {
 	}
 	if p := h.percentile(0.99); p < 975*time.Microsecond || p > 1005*time.Microsecond {
 		t.Errorf("p99 of 1..1000µs = %v", p)
+	}
+}
+
+// TestProcessCPU checks the /proc reading against getrusage for this
+// process: after burning some CPU, both have moved, and agree to within
+// /proc's 10 ms resolution.
+func TestProcessCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	proc := processCPU(os.Getpid())
+	before, err := proc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self0, err := selfCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for burn := self0; burn-self0 < 100*time.Millisecond; {
+		if burn, err = selfCPU(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := proc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self1, _ := selfCPU()
+	if after <= before {
+		t.Fatalf("/proc CPU time did not grow: %v then %v", before, after)
+	}
+	if d := (self1 - self0) - (after - before); d > 30*time.Millisecond || d < -30*time.Millisecond {
+		t.Errorf("/proc says %v used, getrusage %v", after-before, self1-self0)
+	}
+	if _, err := processCPU(-1)(); err == nil {
+		t.Error("no error for a process that does not exist")
 	}
 }

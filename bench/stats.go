@@ -17,9 +17,10 @@ type result struct {
 	calls   int
 	elapsed time.Duration
 	hist    histogram
-	mallocs uint64 // heap objects the process allocated during the row
-	start   memory // after the warm-up, before the first measured call
-	end     memory // after the last measured call
+	mallocs uint64        // heap objects the process allocated during the row
+	cpu     time.Duration // CPU time of client and server during the row; 0 if unknown
+	start   memory        // after the warm-up, before the first measured call
+	end     memory        // after the last measured call
 }
 
 // memory is the client process's heap: HeapAlloc is the bytes of live
@@ -32,6 +33,9 @@ func (r *result) rate() float64 { return float64(r.calls) / r.elapsed.Seconds() 
 
 func (r *result) allocsPerCall() float64 { return float64(r.mallocs) / float64(r.calls) }
 
+// cpuPerCall is client plus server CPU time per call, or 0 if unknown.
+func (r *result) cpuPerCall() time.Duration { return r.cpu / time.Duration(r.calls) }
+
 // runRow makes calls calls through c from len(hists) goroutines, each
 // recording into its own histogram (no shared counters), and measures them.
 // The caller passes the same histograms to every row, so the harness's
@@ -42,7 +46,7 @@ func (r *result) allocsPerCall() float64 { return float64(r.mallocs) / float64(r
 // path (the harness allocates nothing per call). The heap is read after
 // collections, so that HeapInuse shows what is live, not how far the
 // collector lagged: a leak shows as an end larger than the start.
-func runRow(c echoClient, calls int, hists []histogram) (result, error) {
+func runRow(c echoClient, calls int, hists []histogram, server cpuTime) (result, error) {
 	r := result{workers: len(hists), calls: calls}
 	clear(hists)
 	r.start = liveMemory()
@@ -50,9 +54,13 @@ func runRow(c echoClient, calls int, hists []histogram) (result, error) {
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
 
+	cpu0, cpuErr := cpuSum(server)
 	began := time.Now()
 	err := callLoop(c, calls, hists)
 	r.elapsed = time.Since(began)
+	if cpu1, err := cpuSum(server); err == nil && cpuErr == nil {
+		r.cpu = cpu1 - cpu0
+	}
 
 	runtime.ReadMemStats(&ms)
 	r.mallocs = ms.Mallocs - mallocs
@@ -61,6 +69,16 @@ func runRow(c echoClient, calls int, hists []histogram) (result, error) {
 		r.hist.merge(&hists[i])
 	}
 	return r, err
+}
+
+// cpuSum is the CPU time of this process and the server together.
+func cpuSum(server cpuTime) (time.Duration, error) {
+	c, err := selfCPU()
+	if err != nil {
+		return 0, err
+	}
+	s, err := server()
+	return c + s, err
 }
 
 // liveMemory collects twice before reading: objects in sync.Pools (gRPC's
