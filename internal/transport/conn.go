@@ -30,14 +30,29 @@ const (
 type conn struct {
 	*net.TCPConn
 	r     *bufio.Reader
-	limit *zmtpLimit // non-nil during the handshake
+	poll  *pollReader // under r; nil where busy polling is not supported
+	limit *zmtpLimit  // non-nil during the handshake
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
 func newConn(c *net.TCPConn, readBuffer int) *conn {
-	return &conn{TCPConn: c, r: bufio.NewReaderSize(c, readBuffer)}
+	pr := newPollReader(c)
+	if pr == nil {
+		return &conn{TCPConn: c, r: bufio.NewReaderSize(c, readBuffer)}
+	}
+	return &conn{TCPConn: c, r: bufio.NewReaderSize(pr, readBuffer), poll: pr}
+}
+
+// busyPoll makes reads busy-poll the connection, while it is busy, for up
+// to d before parking (see pollReader), counting polls in stats; 0 or less
+// turns it off. It must be called from the reading goroutine, between
+// reads.
+func (c *conn) busyPoll(d time.Duration, stats *counters) {
+	if c.poll != nil {
+		c.poll.budget, c.poll.stats = d, stats
+	}
 }
 
 // Read reads through the buffer and, during the handshake, through the

@@ -39,6 +39,11 @@
 //     connections read through a bufio.Reader, and a peer's writer frames
 //     every queued message into one buffer and flushes it once.
 //
+// A reader whose connection is busy polls it for up to Options.BusyPoll
+// before it parks in the runtime's network poller (pollReader): between two
+// processes on a VM the thread wake-up a parked reader pays per message was
+// most of a call's latency.
+//
 // Receivers validate what arrives: exactly five frames after the identity
 // (six as a ROUTER sees them), UTF-8 id and subject, a known type, and a
 // sender identity that is a tcp://host:port URL (checked once per

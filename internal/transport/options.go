@@ -18,6 +18,7 @@ const (
 	DefaultIdleAfter              = 10 * time.Second
 	DefaultCloseUnresponsiveAfter = 30 * time.Second
 	DefaultCloseIdleAfter         = 60 * time.Second
+	DefaultBusyPoll               = 200 * time.Microsecond
 )
 
 // Options configure a Transport. The zero value of every field but Endpoint
@@ -99,6 +100,12 @@ type Options struct {
 	// Nil means the NULL mechanism (no authentication).
 	Credentials map[string]string
 
+	// BusyPoll is how long the reader of a busy connection polls it for
+	// the next message before it parks, trading a little CPU for much
+	// less latency (see pollReader). Connections from transports in this
+	// process are never polled. Default 200 µs; negative never polls.
+	BusyPoll time.Duration
+
 	// Username and Password, when Username is not empty, make outgoing
 	// connections authenticate with PLAIN; otherwise they use NULL.
 	Username, Password string
@@ -128,5 +135,6 @@ func (o Options) withDefaults() Options {
 	def(&o.IdleAfter, DefaultIdleAfter)
 	def(&o.CloseUnresponsiveAfter, DefaultCloseUnresponsiveAfter)
 	def(&o.CloseIdleAfter, DefaultCloseIdleAfter)
+	def(&o.BusyPoll, DefaultBusyPoll)
 	return o
 }

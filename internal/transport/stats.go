@@ -19,6 +19,10 @@ type Stats struct {
 	Accepted, Dialed, DialFailures, HandshakeFailures uint64
 	// PingsSent and PingReplies count the transport's own heartbeats.
 	PingsSent, PingReplies uint64
+	// BusyPolls counts reads that busy-polled a busy connection before
+	// parking (Options.BusyPoll); EmptyBusyPolls those of them that found
+	// nothing within the budget, CPU spent for nothing.
+	BusyPolls, EmptyBusyPolls uint64
 }
 
 // DropStats counts dropped messages by reason.
@@ -41,6 +45,7 @@ type counters struct {
 	connsIn, connsOut                              atomic.Int64
 	accepted, dialed, dialFailures, handshakeFails atomic.Uint64
 	pingsSent, pingReplies                         atomic.Uint64
+	busyPolls, emptyBusyPolls                      atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -66,5 +71,7 @@ func (c *counters) snapshot() Stats {
 		HandshakeFailures: c.handshakeFails.Load(),
 		PingsSent:         c.pingsSent.Load(),
 		PingReplies:       c.pingReplies.Load(),
+		BusyPolls:         c.busyPolls.Load(),
+		EmptyBusyPolls:    c.emptyBusyPolls.Load(),
 	}
 }
