@@ -191,6 +191,7 @@ func (c *Container) Start(ctx context.Context) error {
 		Handler:                c.handle,
 		MaxMessageSize:         c.cfg.maxMessageSize,
 		SendQueue:              c.cfg.sendQueue,
+		BusyPoll:               c.cfg.busyPoll,
 		Username:               c.cfg.username,
 		Password:               c.cfg.password,
 		Credentials:            c.cfg.credentials,

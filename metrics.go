@@ -99,6 +99,8 @@ func transportMetrics(tr *transport.Transport) []metric {
 		{"transport.messages_out", st.MessagesOut, none},
 		{"transport.dial_failures", st.DialFailures, none},
 		{"transport.handshake_failures", st.HandshakeFailures, none},
+		{"transport.busy_polls", st.BusyPolls, none},
+		{"transport.empty_busy_polls", st.EmptyBusyPolls, none},
 	}
 	for reason, n := range map[string]uint64{
 		"bad_frames":   st.Dropped.BadFrames,

@@ -23,6 +23,7 @@ type config struct {
 	timeout        time.Duration
 	maxMessageSize int64
 	sendQueue      int
+	busyPoll       time.Duration
 	username       string
 	password       string
 	credentials    map[string]string
@@ -94,6 +95,24 @@ func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessageS
 // WithSendQueue sets how many messages may wait to be written to one peer;
 // past it, sends to that peer fail at once instead of piling up.
 func WithSendQueue(n int) Option { return func(c *config) { c.sendQueue = n } }
+
+// WithBusyPoll sets how long a container's reader of a busy connection
+// polls it for the next message before it sleeps. Polling saves the
+// thread wake-up that a sleeping reader pays on every message: on a 2-core
+// VM it took sequential calls between two processes from 12k to 32k a
+// second, at less CPU per call. It only runs on connections whose messages
+// come faster than d and it backs off when it finds nothing, but a
+// connection with a message every 50–200 µs can keep up to half the CPUs
+// polling. The default is 200 µs; 0 or less turns polling off, for hosts
+// where idle CPU matters more than latency.
+func WithBusyPoll(d time.Duration) Option {
+	return func(c *config) {
+		if d <= 0 {
+			d = -1 // the transport's "never"; 0 there means its default
+		}
+		c.busyPoll = d
+	}
+}
 
 // WithPlainAuth makes the container present a ZMTP PLAIN username and
 // password when it connects to other instances. The default is lymph's NULL
