@@ -35,78 +35,65 @@ func tcpPair(t *testing.T, budget time.Duration) (reader *conn, writer net.Conn,
 	return reader, writer, stats
 }
 
-func readByte(t *testing.T, c *conn) byte {
+// readOne reads one byte straight from the poll reader (no bufio
+// buffering), so that each call is one read.
+func readOne(t *testing.T, c *conn) byte {
 	t.Helper()
-	b, err := c.r.ReadByte()
+	var b [1]byte
+	n, err := c.poll.Read(b[:])
 	require.NoError(t, err)
-	return b
+	require.Equal(t, 1, n)
+	return b[0]
 }
 
-// A connection whose last message came within the budget polls for the
-// next one, and gets it, whether it was there already or came while it
-// polled.
+// writeLater writes b to w after a pause, from another goroutine.
+func writeLater(w net.Conn, pause time.Duration, b byte) {
+	go func() {
+		time.Sleep(pause)
+		w.Write([]byte{b})
+	}()
+}
+
+// A busy connection (a new one counts as busy) polls for the next message
+// and gets it, whether it was there already or came while it polled.
 func TestBusyPollReadsWhatArrives(t *testing.T) {
 	r, w, stats := tcpPair(t, testTimeout)
 
-	_, err := w.Write([]byte{1})
+	_, err := w.Write([]byte{1, 2})
 	require.NoError(t, err)
-	assert.Equal(t, byte(1), readByte(t, r))
-	assert.Zero(t, stats.busyPolls.Load(), "a first read does not poll: nothing says the connection is busy")
+	assert.Equal(t, byte(1), readOne(t, r))
+	assert.Equal(t, byte(2), readOne(t, r))
+	writeLater(w, 10*time.Millisecond, 3) // comes while the reader polls
+	assert.Equal(t, byte(3), readOne(t, r))
 
-	_, err = w.Write([]byte{2})
-	require.NoError(t, err)
-	assert.Equal(t, byte(2), readByte(t, r))
-
-	go func() {
-		time.Sleep(10 * time.Millisecond) // let the reader start polling
-		w.Write([]byte{3})
-	}()
-	assert.Equal(t, byte(3), readByte(t, r))
-
-	assert.EqualValues(t, 2, stats.busyPolls.Load())
+	assert.EqualValues(t, 3, stats.busyPolls.Load())
 	assert.Zero(t, stats.emptyBusyPolls.Load())
 }
 
-// A poll that finds nothing within the budget parks the reader (which
-// still gets the message when it comes) and makes the next polls skip,
-// more after each empty one.
-func TestBusyPollBacksOffWhenEmpty(t *testing.T) {
-	r, w, stats := tcpPair(t, time.Microsecond)
-	pr := r.poll
-
-	for round, wantSkip := range []int{2, 4, 8} {
-		pr.hot, pr.skip = true, 0 // as if the last message came at once
-		go func() {
-			time.Sleep(10 * time.Millisecond) // well past the budget
-			w.Write([]byte{byte(round)})
-		}()
-		assert.Equal(t, byte(round), readByte(t, r))
-		assert.EqualValues(t, round+1, stats.emptyBusyPolls.Load())
-		assert.Equal(t, wantSkip, pr.skip)
-	}
-
-	// While skipping, a hot connection does not poll.
-	polls := stats.busyPolls.Load()
-	pr.hot = true
-	_, err := w.Write([]byte{9})
-	require.NoError(t, err)
-	assert.Equal(t, byte(9), readByte(t, r))
-	assert.Equal(t, polls, stats.busyPolls.Load())
-	assert.Equal(t, 7, pr.skip)
-}
-
-// A quiet connection (the last read waited longer than the budget) never
-// polls.
-func TestBusyPollSkipsQuietConnections(t *testing.T) {
+// A quiet connection stops polling after a few empty polls (each of which
+// still gets its message, parked), and polls again once messages come
+// quickly.
+func TestBusyPollFollowsTraffic(t *testing.T) {
 	r, w, stats := tcpPair(t, time.Millisecond)
-	for i := range 3 {
-		go func() {
-			time.Sleep(20 * time.Millisecond)
-			w.Write([]byte{byte(i)})
-		}()
-		assert.Equal(t, byte(i), readByte(t, r))
+
+	// Messages 20 ms apart: each wait counts as 2 ms (twice the budget)
+	// in the average, which passes half the budget after three reads.
+	for i := range 6 {
+		writeLater(w, 20*time.Millisecond, byte(i))
+		assert.Equal(t, byte(i), readOne(t, r))
 	}
-	assert.Zero(t, stats.busyPolls.Load())
+	assert.EqualValues(t, 3, stats.busyPolls.Load(), "polls of the quiet connection")
+	assert.EqualValues(t, 3, stats.emptyBusyPolls.Load())
+
+	// Then a burst: reads find data at once, and polling resumes.
+	burst := make([]byte, 64)
+	_, err := w.Write(burst)
+	require.NoError(t, err)
+	for range burst {
+		readOne(t, r)
+	}
+	assert.Greater(t, stats.busyPolls.Load(), uint64(3), "no polls in the burst")
+	assert.EqualValues(t, 3, stats.emptyBusyPolls.Load(), "the burst's polls found data")
 }
 
 // End of stream, Close and deadlines end a poll with the errors a plain
@@ -114,7 +101,6 @@ func TestBusyPollSkipsQuietConnections(t *testing.T) {
 func TestBusyPollErrors(t *testing.T) {
 	t.Run("EOF", func(t *testing.T) {
 		r, w, _ := tcpPair(t, 50*time.Millisecond)
-		r.poll.hot = true
 		go func() {
 			time.Sleep(10 * time.Millisecond)
 			w.Close()
@@ -124,7 +110,6 @@ func TestBusyPollErrors(t *testing.T) {
 	})
 	t.Run("Close", func(t *testing.T) {
 		r, _, _ := tcpPair(t, 50*time.Millisecond)
-		r.poll.hot = true
 		go func() {
 			time.Sleep(10 * time.Millisecond)
 			r.Close()
@@ -134,7 +119,6 @@ func TestBusyPollErrors(t *testing.T) {
 	})
 	t.Run("deadline", func(t *testing.T) {
 		r, _, stats := tcpPair(t, time.Millisecond)
-		r.poll.hot = true
 		require.NoError(t, r.SetReadDeadline(time.Now().Add(20*time.Millisecond)))
 		_, err := r.r.ReadByte()
 		var ne net.Error
