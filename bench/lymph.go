@@ -27,17 +27,29 @@ func (*echoService) Echo(ctx context.Context, args echoArgs) (string, error) {
 // in-process registry (the client calls the server's endpoint directly, so
 // nothing is looked up), no heartbeat traffic competing with the calls, and
 // no logging.
-func lymphOptions() []lymph.Option {
-	return []lymph.Option{
+func lymphOptions(extra ...lymph.Option) []lymph.Option {
+	return append([]lymph.Option{
 		lymph.WithEndpoint("tcp://127.0.0.1:0"),
 		lymph.WithRegistryURL("memory:"),
 		lymph.WithoutHeartbeat(),
 		lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-	}
+	}, extra...)
 }
 
+// noPoll is the lymph-nopoll target's option: lymph with busy polling off
+// on both sides, to show what polling buys and costs.
+var noPoll = lymph.WithBusyPoll(0)
+
 func serveLymph() (addr string, stop func() error, err error) {
-	c, err := lymph.NewContainer(lymphOptions()...)
+	return serveLymphWith()
+}
+
+func serveLymphNoPoll() (addr string, stop func() error, err error) {
+	return serveLymphWith(noPoll)
+}
+
+func serveLymphWith(extra ...lymph.Option) (addr string, stop func() error, err error) {
+	c, err := lymph.NewContainer(lymphOptions(extra...)...)
 	if err != nil {
 		return "", nil, err
 	}
@@ -60,7 +72,15 @@ type lymphClient struct {
 // the server's endpoint, shared by all callers as net/rpc's *rpc.Client and
 // gRPC's *grpc.ClientConn are.
 func dialLymph(addr string) (echoClient, error) {
-	c, err := lymph.NewContainer(lymphOptions()...)
+	return dialLymphWith(addr)
+}
+
+func dialLymphNoPoll(addr string) (echoClient, error) {
+	return dialLymphWith(addr, noPoll)
+}
+
+func dialLymphWith(addr string, extra ...lymph.Option) (echoClient, error) {
+	c, err := lymph.NewContainer(lymphOptions(extra...)...)
 	if err != nil {
 		return nil, err
 	}
