@@ -43,6 +43,10 @@ type pollReader struct {
 	rc     syscall.RawConn
 	budget time.Duration // how long one poll lasts; <= 0 never polls
 	stats  *counters
+	// maxPollers is the process-wide poller limit, from GOMAXPROCS when
+	// polling was turned on: reading GOMAXPROCS takes the scheduler's
+	// global lock, too dear for every read.
+	maxPollers int32
 
 	// avgWait is the moving average of how long reads waited for data;
 	// the connection is busy, and polled, while it is under half the
@@ -78,13 +82,20 @@ func newPollReader(c *net.TCPConn) *pollReader {
 	return r
 }
 
+// setBudget turns polling on (budget > 0) or off, counting polls in
+// stats. It must not run concurrently with Read.
+func (r *pollReader) setBudget(budget time.Duration, stats *counters) {
+	r.budget, r.stats = budget, stats
+	r.maxPollers = int32(max(1, runtime.GOMAXPROCS(0)/2))
+}
+
 // Read reads at least one byte, polling first when the connection is busy.
 func (r *pollReader) Read(p []byte) (int, error) {
 	if r.budget <= 0 {
 		return r.c.Read(p)
 	}
 	start := time.Now()
-	if r.avgWait >= r.budget/2 || !acquirePollSlot() {
+	if r.avgWait >= r.budget/2 || !acquirePollSlot(r.maxPollers) {
 		n, err := r.c.Read(p)
 		r.waited(time.Since(start))
 		return n, err
@@ -130,9 +141,9 @@ func (r *pollReader) again() bool {
 	return true
 }
 
-// acquirePollSlot takes one of the process's polling slots, if one is free.
-func acquirePollSlot() bool {
-	limit := int32(max(1, runtime.GOMAXPROCS(0)/2))
+// acquirePollSlot takes one of the process's limit polling slots, if one
+// is free.
+func acquirePollSlot(limit int32) bool {
 	for {
 		n := pollers.Load()
 		if n >= limit {

@@ -131,15 +131,19 @@ func TestBusyPollErrors(t *testing.T) {
 // At most half the Ps, and at least one, poll at once.
 func TestBusyPollSlots(t *testing.T) {
 	require.Zero(t, pollers.Load(), "no reader polls between tests")
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	defer pollers.Store(0)
-	assert.True(t, acquirePollSlot())
-	assert.True(t, acquirePollSlot())
-	assert.False(t, acquirePollSlot(), "a third poller with 4 Ps")
-	runtime.GOMAXPROCS(1)
-	pollers.Store(0)
-	assert.True(t, acquirePollSlot(), "one poller even with 1 P")
-	assert.False(t, acquirePollSlot())
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+
+	r, _, _ := tcpPair(t, time.Millisecond)
+	for _, tc := range []struct{ procs, want int }{{4, 2}, {3, 1}, {1, 1}} {
+		runtime.GOMAXPROCS(tc.procs)
+		r.poll.setBudget(time.Millisecond, new(counters))
+		pollers.Store(0)
+		for range tc.want {
+			assert.True(t, acquirePollSlot(r.poll.maxPollers), "GOMAXPROCS %d", tc.procs)
+		}
+		assert.False(t, acquirePollSlot(r.poll.maxPollers), "GOMAXPROCS %d: poller %d", tc.procs, tc.want+1)
+	}
 }
 
 // Connections from peers in other processes are polled; those from a

@@ -51,7 +51,7 @@ func newConn(c *net.TCPConn, readBuffer int) *conn {
 // reads.
 func (c *conn) busyPoll(d time.Duration, stats *counters) {
 	if c.poll != nil {
-		c.poll.budget, c.poll.stats = d, stats
+		c.poll.setBudget(d, stats)
 	}
 }
 
