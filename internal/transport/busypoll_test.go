@@ -77,13 +77,15 @@ func TestBusyPollFollowsTraffic(t *testing.T) {
 	r, w, stats := tcpPair(t, time.Millisecond)
 
 	// Messages 20 ms apart: each wait counts as 2 ms (twice the budget)
-	// in the average, which passes half the budget after three reads.
-	for i := range 6 {
+	// in the average, which passes half the budget after three reads. (A
+	// read that starts late waits less; allow one more poll for that.)
+	for i := range 8 {
 		writeLater(w, 20*time.Millisecond, byte(i))
 		assert.Equal(t, byte(i), readOne(t, r))
 	}
-	assert.EqualValues(t, 3, stats.busyPolls.Load(), "polls of the quiet connection")
-	assert.EqualValues(t, 3, stats.emptyBusyPolls.Load())
+	polls := stats.busyPolls.Load()
+	assert.True(t, polls >= 3 && polls <= 4, "%d polls of the quiet connection, want 3", polls)
+	assert.Equal(t, polls, stats.emptyBusyPolls.Load(), "polls that found a message 20 ms early")
 
 	// Then a burst: reads find data at once, and polling resumes.
 	burst := make([]byte, 64)
@@ -92,8 +94,8 @@ func TestBusyPollFollowsTraffic(t *testing.T) {
 	for range burst {
 		readOne(t, r)
 	}
-	assert.Greater(t, stats.busyPolls.Load(), uint64(3), "no polls in the burst")
-	assert.EqualValues(t, 3, stats.emptyBusyPolls.Load(), "the burst's polls found data")
+	assert.Greater(t, stats.busyPolls.Load(), polls, "no polls in the burst")
+	assert.Equal(t, polls, stats.emptyBusyPolls.Load(), "the burst's polls found data")
 }
 
 // End of stream, Close and deadlines end a poll with the errors a plain
