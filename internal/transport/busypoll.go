@@ -3,6 +3,7 @@ package transport
 import (
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -110,8 +111,8 @@ func (r *pollReader) Read(p []byte) (int, error) {
 		r.stats.emptyBusyPolls.Add(1)
 	}
 	r.waited(time.Since(start))
-	if rerr == nil {
-		rerr = err
+	if rerr == nil && err != nil {
+		rerr = os.NewSyscallError("read", err) // as net.Conn.Read reports it
 	}
 	switch {
 	case rerr != nil:
