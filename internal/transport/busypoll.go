@@ -30,7 +30,7 @@ import (
 // the budget (a quiet connection stops after two or three empty polls and
 // never polls again until its messages come quickly); one poll lasts at
 // most the budget; and at most half the Ps (at least one) poll at once,
-// process-wide. While it polls the reader yields its P between tries, so
+// process-wide (none on a one-CPU machine). While it polls the reader yields its P between tries, so
 // goroutines ready to run (the handler of the message just read, say) are
 // not held up. The cost that remains is on connections whose messages come
 // regularly, about one per budget: measured with one every 100 µs, the
@@ -86,8 +86,22 @@ func newPollReader(c *net.TCPConn) *pollReader {
 // setBudget turns polling on (budget > 0) or off, counting polls in
 // stats. It must not run concurrently with Read.
 func (r *pollReader) setBudget(budget time.Duration, stats *counters) {
+	r.maxPollers = pollerLimit(runtime.GOMAXPROCS(0), runtime.NumCPU())
+	if r.maxPollers == 0 {
+		budget = 0
+	}
 	r.budget, r.stats = budget, stats
-	r.maxPollers = int32(max(1, runtime.GOMAXPROCS(0)/2))
+}
+
+// pollerLimit is how many readers of the process may poll at once: half
+// the Ps, at least one; none on a machine with one CPU, where a poller
+// could only take the CPU from the peer it waits for (the Go runtime does
+// not spin there either).
+func pollerLimit(gomaxprocs, ncpu int) int32 {
+	if ncpu < 2 {
+		return 0
+	}
+	return int32(max(1, gomaxprocs/2))
 }
 
 // Read reads at least one byte, polling first when the connection is busy.

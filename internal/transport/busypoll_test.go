@@ -130,8 +130,18 @@ func TestBusyPollErrors(t *testing.T) {
 	})
 }
 
-// At most half the Ps, and at least one, poll at once.
+// At most half the Ps, and at least one, poll at once; none on one CPU.
 func TestBusyPollSlots(t *testing.T) {
+	for _, tc := range []struct {
+		procs, cpus int
+		want        int32
+	}{{8, 8, 4}, {3, 8, 1}, {1, 8, 1}, {4, 1, 0}, {1, 1, 0}} {
+		assert.Equal(t, tc.want, pollerLimit(tc.procs, tc.cpus), "GOMAXPROCS %d, %d CPUs", tc.procs, tc.cpus)
+	}
+	if runtime.NumCPU() < 2 {
+		return // setBudget turns polling off; nothing more to see here
+	}
+
 	require.Zero(t, pollers.Load(), "no reader polls between tests")
 	defer pollers.Store(0)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
