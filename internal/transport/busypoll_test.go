@@ -12,13 +12,22 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// skipUnlessBusyPoll skips tests of polling where it never happens.
+func skipUnlessBusyPoll(t *testing.T) {
+	t.Helper()
+	switch {
+	case !busyPollSupported:
+		t.Skip("busy polling is not supported on " + runtime.GOOS)
+	case runtime.NumCPU() < 2:
+		t.Skip("no busy polling on one CPU")
+	}
+}
+
 // tcpPair returns both ends of a loopback TCP connection; the reading end
 // is read through a busy-polling conn with the given budget.
 func tcpPair(t *testing.T, budget time.Duration) (reader *conn, writer net.Conn, stats *counters) {
 	t.Helper()
-	if !busyPollSupported {
-		t.Skip("busy polling is not supported on " + runtime.GOOS)
-	}
+	skipUnlessBusyPoll(t)
 	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	require.NoError(t, err)
 	defer ln.Close()
@@ -162,9 +171,7 @@ func TestBusyPollSlots(t *testing.T) {
 // Transport in this process are not, since a poller here would take the
 // CPU its peer needs to answer.
 func TestBusyPollOnlyRemotePeers(t *testing.T) {
-	if !busyPollSupported {
-		t.Skip("busy polling is not supported on " + runtime.GOOS)
-	}
+	skipUnlessBusyPoll(t)
 	box := newInbox()
 	srv := listen(t, Options{Handler: box.handler, DisableHeartbeat: true, BusyPoll: time.Second})
 
