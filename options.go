@@ -101,11 +101,11 @@ func WithSendQueue(n int) Option { return func(c *config) { c.sendQueue = n } }
 // thread wake-up a sleeping reader pays on every message: on a 2-core VM
 // it took sequential calls between two processes from 12k to 33k a second,
 // at less CPU per call. Only connections whose recent messages came within
-// half of d poll, and never those from containers in the same process, but
-// a connection that gets a message every 100 µs or so keeps a reader
-// polling (measured: 81 % of a CPU against 57 % asleep). The default is
-// 200 µs; 0 or less turns polling off, for hosts where idle CPU matters
-// more than latency.
+// half of d poll; never those from containers in the same process, and
+// nothing polls on a one-CPU machine. But a connection that gets a message
+// every 100 µs or so keeps a reader polling (measured: 81 % of a CPU
+// against 57 % asleep). The default is 200 µs; 0 or less turns polling
+// off, for hosts where idle CPU matters more than latency.
 func WithBusyPoll(d time.Duration) Option {
 	return func(c *config) {
 		if d <= 0 {

@@ -103,7 +103,8 @@ type Options struct {
 	// BusyPoll is how long the reader of a busy connection polls it for
 	// the next message before it parks, trading a little CPU for much
 	// less latency (see pollReader). Connections from transports in this
-	// process are never polled. Default 200 µs; negative never polls.
+	// process are never polled, nor any on a one-CPU machine. Default
+	// 200 µs; negative never polls.
 	BusyPoll time.Duration
 
 	// Username and Password, when Username is not empty, make outgoing
