@@ -1,7 +1,9 @@
 package lymph
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"testing"
@@ -9,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/lymphgo/lymph/internal/codec"
 )
 
 // testService exercises every row of the error table.
@@ -128,7 +132,7 @@ func pair(t *testing.T) (server, client *Container, svc *testService) {
 }
 
 func TestErrorTableOverTCP(t *testing.T) {
-	_, client, _ := pair(t)
+	server, client, _ := pair(t)
 	ctx := testContext(t)
 	p := client.Proxy("testsvc")
 
@@ -181,6 +185,20 @@ func TestErrorTableOverTCP(t *testing.T) {
 		}
 		assert.ErrorIs(t, p.Call(ctx, "undeclared", map[string]any{"unexpected": 1}, nil), ErrNack,
 			"a method without arguments refuses keyword arguments")
+
+		// msgpack reads an extension's data as a map where it wants a
+		// map; 3 MiB of nested arrays hidden that way, as the argument
+		// of lymph.ping (an any), once overflowed the server's stack.
+		// Now a NACK, and the server serves on.
+		hidden := append([]byte{0xdf, 0, 0, 0, 1, 0xa7}, "payload"...)
+		hidden = append(append(hidden, bytes.Repeat([]byte{0x91}, 3<<20)...), 0xc0)
+		body := binary.BigEndian.AppendUint32([]byte{0xc9}, uint32(len(hidden)))
+		body = append(append(body, 5), hidden...)
+		ping := client.Proxy(server.Endpoint())
+		assert.ErrorIs(t, ping.Call(ctx, "lymph.ping", codec.Raw(body), nil), ErrNack, "an extension hiding a map")
+		var out string
+		require.NoError(t, ping.Call(ctx, "lymph.ping", map[string]any{"payload": "still here"}, &out))
+		assert.Equal(t, "still here", out)
 	})
 	t.Run("timeout", func(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)

@@ -234,7 +234,9 @@ func decodeArgMap(d *msgpack.Decoder, n int, target reflect.Value) error {
 		return fmt.Errorf("codec: DecodeArgs decodes into maps with string keys, not %s", t)
 	}
 	if target.IsNil() {
-		target.Set(reflect.MakeMapWithSize(t, max(n, 0)))
+		// The declared length is the sender's claim: a hint, not an
+		// allocation to make on its word.
+		target.Set(reflect.MakeMapWithSize(t, min(max(n, 0), 16)))
 	}
 	for range max(n, 0) {
 		name, err := d.DecodeString()

@@ -125,7 +125,8 @@ func TestDecodeArgsErrors(t *testing.T) {
 		{"truncated", mustMarshal(t, map[string]any{"text": "foo"})[:5], &upperArgs{}, MalformedArgs, "", "malformed arguments"},
 		{"truncated value", mustMarshal(t, map[string]any{"text": "foo"})[:8], &upperArgs{}, MalformedArgs, "", "unexpected end of data"},
 		{"trailing bytes", append(mustMarshal(t, map[string]any{"text": "foo"}), 0), &upperArgs{}, MalformedArgs, "", "1 bytes after the arguments"},
-		{"other ext", unhex(t, "d4 01 00"), &upperArgs{}, MalformedArgs, "", "arguments must be a map"},
+		{"other ext", unhex(t, "d4 01 00"), &upperArgs{}, MalformedArgs, "", "extension type 1 at byte 1"},
+		{"nested document not a map", unhex(t, "d4 65 01"), &upperArgs{}, MalformedArgs, "", "arguments must be a map"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
