@@ -15,16 +15,16 @@
 //     msgpack extension 101 carries a nested msgpack document.
 //
 // To make time.Time and uuid.UUID travel in lymph's form wherever they
-// appear (struct fields included), the package registers encoders for them
-// with msgpack.Register at init. That registration is process-wide: other
-// code in the same binary that encodes those two types with
-// vmihailenco/msgpack gets lymph's form too.
+// appear (struct fields included), the package registers encoders for them,
+// and for map[string]any (whose values msgpack would otherwise write past
+// the time.Time encoder), with msgpack.Register at init. That registration
+// is process-wide: other code in the same binary that encodes those types
+// with vmihailenco/msgpack gets lymph's form, and sorted map keys, too.
 package codec
 
 import (
 	"bytes"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -77,58 +77,56 @@ func AppendMarshal(dst []byte, v any) ([]byte, error) {
 	return dst, nil
 }
 
-// encode writes v. msgpack's Encode takes a shortcut for time.Time held in
-// an interface (a top-level value, a value in a map[string]any or []any)
-// that skips registered encoders, so those are rewritten to lymph's form
-// first.
+// encode writes v. msgpack's Encode writes a time.Time passed to it
+// directly as its own timestamp extension, skipping registered encoders,
+// so a top-level time is given in lymph's form first. (Times inside
+// containers reach the registered encoders: see encodeStringMap.)
 func encode(enc *msgpack.Encoder, v any) error {
-	v, _ = lymphValues(v)
+	switch x := v.(type) {
+	case time.Time:
+		v = datetime(x)
+	case *time.Time:
+		if x != nil {
+			v = datetime(*x)
+		}
+	}
 	return enc.Encode(v)
 }
 
-// lymphValues replaces time.Time values held in interfaces of generic
-// containers with their lymph form. It copies a container only when it
-// holds one, so the common case costs a walk and no allocation.
-func lymphValues(v any) (any, bool) {
-	switch x := v.(type) {
-	case time.Time:
-		return datetime(x), true
-	case *time.Time:
-		if x != nil {
-			return datetime(*x), true
+// encodeStringMap writes a map[string]any, keys sorted, registered in
+// place of msgpack's own. msgpack writes such a map's values through
+// Encode, whose shortcut for time.Time writes the msgpack timestamp
+// extension, which lymph does not speak (and which our decoder refuses);
+// a struct field or an interface holding such a map would carry it.
+func encodeStringMap(e *msgpack.Encoder, v reflect.Value) error {
+	if v.IsNil() {
+		return e.EncodeNil()
+	}
+	m := v.Interface().(map[string]any)
+	if err := e.EncodeMapLen(len(m)); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := e.EncodeString(k); err != nil {
+			return err
 		}
-	case map[string]any:
-		var out map[string]any
-		for k, val := range x {
-			if nv, changed := lymphValues(val); changed {
-				if out == nil {
-					out = maps.Clone(x)
-				}
-				out[k] = nv
-			}
+		var err error
+		switch x := m[k].(type) {
+		case time.Time:
+			err = datetime(x).EncodeMsgpack(e)
+		default:
+			err = e.Encode(x)
 		}
-		if out != nil {
-			return out, true
-		}
-	case []any:
-		var out []any
-		for i, val := range x {
-			if nv, changed := lymphValues(val); changed {
-				if out == nil {
-					out = slices.Clone(x)
-				}
-				out[i] = nv
-			}
-		}
-		if out != nil {
-			return out, true
-		}
-	case Set:
-		if out, changed := lymphValues([]any(x)); changed {
-			return Set(out.([]any)), true
+		if err != nil {
+			return err
 		}
 	}
-	return v, false
+	return nil
 }
 
 // decoderPool keeps decoders with the reader they read from: decoding is

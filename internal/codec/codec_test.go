@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/hex"
 	"math"
 	"strings"
@@ -180,6 +181,32 @@ func TestTypedLymphValues(t *testing.T) {
 
 	var id uuid.UUID
 	require.Error(t, Unmarshal(mustMarshal(t, "not a uuid envelope"), &id))
+}
+
+// A time.Time travels as lymph's datetime wherever it sits. msgpack's own
+// map[string]any encoder wrote the values of such a map past the
+// registered time encoder, as the msgpack timestamp extension; struct
+// fields and interfaces holding such maps carried it to the wire.
+func TestTimesAnywhereInLymphForm(t *testing.T) {
+	when := time.Date(2024, 1, 31, 13, 45, 0, 0, time.UTC)
+	datetime := mustMarshal(t, when)
+	require.Equal(t, byte(0x82), datetime[0], "an envelope map")
+	for name, v := range map[string]any{
+		"pointer":                       &when,
+		"in map[string]any":             map[string]any{"t": when},
+		"pointer in map[string]any":     map[string]any{"t": &when},
+		"in []any":                      []any{when},
+		"in map[any]any in map[any]any": map[any]any{1: map[string]any{"t": when}},
+		"in a map field":                struct{ M map[string]any }{map[string]any{"t": when}},
+		"in a map in an interface":      struct{ A any }{map[string]any{"t": when}},
+		"in a slice of maps":            []map[string]any{{"t": when}},
+		"in a Set":                      Set{when},
+	} {
+		b := mustMarshal(t, v)
+		assert.True(t, bytes.Contains(b, datetime), "%s: %x has no lymph datetime", name, b)
+		var out any
+		assert.NoError(t, Unmarshal(b, &out), name)
+	}
 }
 
 func TestMarshalErrors(t *testing.T) {

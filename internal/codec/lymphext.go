@@ -40,6 +40,7 @@ type datetime time.Time
 func init() {
 	msgpack.Register(time.Time{}, encodeTime, decodeTime)
 	msgpack.Register(uuid.UUID{}, encodeUUID, decodeUUID)
+	msgpack.Register(map[string]any(nil), encodeStringMap, nil)
 	msgpack.RegisterExtEncoder(nestedExtID, Nested{}, func(e *msgpack.Encoder, v reflect.Value) ([]byte, error) {
 		return Marshal(v.Interface().(Nested).Value)
 	})
