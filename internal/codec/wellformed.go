@@ -82,11 +82,11 @@ func (c *checker) value(depth int) error {
 	case 0xc1:
 		return fmt.Errorf("malformed msgpack: reserved code 0xc1 at byte %d", c.off-1)
 	case 0xc4, 0xd9: // bin8, str8
-		return c.sized(1, 0)
+		return c.sized(1)
 	case 0xc5, 0xda:
-		return c.sized(2, 0)
+		return c.sized(2)
 	case 0xc6, 0xdb:
-		return c.sized(4, 0)
+		return c.sized(4)
 	case 0xc7: // ext8, ext16, ext32: length, type, data
 		return c.ext(1, depth)
 	case 0xc8:
@@ -121,13 +121,13 @@ func (c *checker) value(depth int) error {
 	return fmt.Errorf("malformed msgpack: unknown code 0x%02x", code)
 }
 
-// sized skips a length-prefixed payload (plus extra header bytes).
-func (c *checker) sized(width, extra int) error {
+// sized skips a payload whose length takes width bytes.
+func (c *checker) sized(width int) error {
 	n, err := c.uint(width)
 	if err != nil {
 		return err
 	}
-	return c.skip(n + uint64(extra))
+	return c.skip(n)
 }
 
 // ext checks an extension value whose length takes width bytes.
