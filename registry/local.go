@@ -441,7 +441,25 @@ func (r *localRegistry) watch(ctx context.Context, name string, snap *snapshots)
 	defer close(snap.out)
 	tick := time.NewTicker(r.poll)
 	defer tick.Stop()
+	// File events make joins and leaves visible at once; the poll finds
+	// owners that died without a word.
+	dir := filepath.Join(r.root, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.log.Debug("watch: cannot create the service directory; polling only", "name", name, "err", err)
+	}
+	notify := notifyDir(dir)
+	defer notify.Close()
+	rescan := notify != nil // changes between Watch's first scan and now
 	for {
+		if rescan {
+			rescan = false
+			set, err := r.scan(name)
+			if err != nil {
+				r.log.Warn("watch: cannot read instances", "name", name, "err", err)
+			} else {
+				snap.offer(set)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -449,13 +467,10 @@ func (r *localRegistry) watch(ctx context.Context, name string, snap *snapshots)
 			return
 		case snap.ch() <- snap.pending:
 			snap.delivered()
+		case <-notify.C():
+			rescan = true
 		case <-tick.C:
-			set, err := r.scan(name)
-			if err != nil {
-				r.log.Warn("watch: cannot read instances", "name", name, "err", err)
-				continue
-			}
-			snap.offer(set)
+			rescan = true
 		}
 	}
 }

@@ -200,3 +200,40 @@ func TestLocalRefusesSharedDefaultDir(t *testing.T) {
 	_, err := Open("local:")
 	assert.ErrorContains(t, err, "writable by others")
 }
+
+// A watch sees instances come and go from file events, not only from its
+// poll: with an hour between polls, only the events can tell it.
+func TestLocalWatchSeesChangesWithoutPolling(t *testing.T) {
+	if !notifySupported {
+		t.Skip("no directory events on this system: local watches poll only")
+	}
+	ctx := ctxFor(t)
+	dir := t.TempDir()
+	watcher, err := Open("local://"+dir+"?poll=1h", WithLogger(testLogger()))
+	require.NoError(t, err)
+	defer watcher.Close()
+	owner := openLocal(t, dir)
+	name := randomName("svc")
+	updates, err := watcher.Watch(ctx, name)
+	require.NoError(t, err)
+	require.Empty(t, <-updates)
+
+	inst := instance(t, name, 1, "")
+	require.NoError(t, owner.Register(ctx, inst))
+	joined := false
+	for set := range updates {
+		if joined = len(set) == 1; joined {
+			assert.Equal(t, inst.Endpoint, set[0].Endpoint)
+			break
+		}
+	}
+	require.True(t, joined, "the watch never saw the instance register")
+	require.NoError(t, owner.Unregister(ctx, inst))
+	left := false
+	for set := range updates {
+		if left = len(set) == 0; left {
+			break
+		}
+	}
+	require.True(t, left, "the watch never saw the instance leave")
+}
