@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Instance is one running instance of one interface.
@@ -123,7 +124,17 @@ func checkName(name string) error {
 type Option func(*options)
 
 type options struct {
-	logger *slog.Logger
+	logger         *slog.Logger
+	connectTimeout *time.Duration // nil: the URL's, or the default
+}
+
+// WithConnectTimeout sets how long Open waits for a first ZooKeeper
+// session when the URL does not say (its connect_timeout); 0 does not
+// wait: the registry connects in the background, and calls made before it
+// did wait for it up to their contexts. A container opens its registry
+// this way, so that it starts and serves while ZooKeeper is down.
+func WithConnectTimeout(d time.Duration) Option {
+	return func(o *options) { o.connectTimeout = &d }
 }
 
 // WithLogger sends the registry's logs (ZooKeeper's included) to l instead

@@ -41,6 +41,9 @@ func Open(rawURL string, opts ...Option) (Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registry: %q: %w", rawURL, err)
 		}
+		if o.connectTimeout != nil && !cfg.connectTimeoutSet {
+			cfg.connectTimeout = *o.connectTimeout
+		}
 		return openZooKeeper(cfg, o.logger)
 	case "local":
 		dir, poll, err := parseLocal(rest)
@@ -65,6 +68,9 @@ type zkConfig struct {
 	chroot         string        // "/lymph"
 	sessionTimeout time.Duration // asked of the server, which may adjust it
 	connectTimeout time.Duration // how long Open waits for a first session; 0 = not at all
+	// connectTimeoutSet: the URL set connect_timeout, which wins over
+	// WithConnectTimeout.
+	connectTimeoutSet bool
 }
 
 const (
@@ -120,6 +126,7 @@ func parseZooKeeper(rest string) (zkConfig, error) {
 			cfg.sessionTimeout, err = parseDuration(val)
 		case "connect_timeout":
 			cfg.connectTimeout, err = parseDuration(val)
+			cfg.connectTimeoutSet = true
 		default:
 			err = fmt.Errorf("unknown parameter %q (want session_timeout, connect_timeout)", key)
 		}

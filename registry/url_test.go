@@ -13,13 +13,13 @@ func TestParseZooKeeperURL(t *testing.T) {
 		url  string
 		want zkConfig
 	}{
-		{"//127.0.0.1:2181/lymph", zkConfig{[]string{"127.0.0.1:2181"}, "/lymph", 10 * time.Second, 10 * time.Second}},
-		{"//h1:2181,h2:2182/lymph?session_timeout=5s", zkConfig{[]string{"h1:2181", "h2:2182"}, "/lymph", 5 * time.Second, 10 * time.Second}},
-		{"//h1,h2:2182", zkConfig{[]string{"h1:2181", "h2:2182"}, "/lymph", 10 * time.Second, 10 * time.Second}},
-		{"//h1:2181,h2", zkConfig{[]string{"h1:2181", "h2:2181"}, "/lymph", 10 * time.Second, 10 * time.Second}},
-		{"//[::1]:2181,[::1]/", zkConfig{[]string{"[::1]:2181", "[::1]:2181"}, "/lymph", 10 * time.Second, 10 * time.Second}},
-		{"//", zkConfig{[]string{"127.0.0.1:2181"}, "/lymph", 10 * time.Second, 10 * time.Second}},
-		{"//zk/apps/lymph/?session_timeout=2.5&connect_timeout=0", zkConfig{[]string{"zk:2181"}, "/apps/lymph", 2500 * time.Millisecond, 0}},
+		{"//127.0.0.1:2181/lymph", zkConfig{[]string{"127.0.0.1:2181"}, "/lymph", 10 * time.Second, 10 * time.Second, false}},
+		{"//h1:2181,h2:2182/lymph?session_timeout=5s", zkConfig{[]string{"h1:2181", "h2:2182"}, "/lymph", 5 * time.Second, 10 * time.Second, false}},
+		{"//h1,h2:2182", zkConfig{[]string{"h1:2181", "h2:2182"}, "/lymph", 10 * time.Second, 10 * time.Second, false}},
+		{"//h1:2181,h2", zkConfig{[]string{"h1:2181", "h2:2181"}, "/lymph", 10 * time.Second, 10 * time.Second, false}},
+		{"//[::1]:2181,[::1]/", zkConfig{[]string{"[::1]:2181", "[::1]:2181"}, "/lymph", 10 * time.Second, 10 * time.Second, false}},
+		{"//", zkConfig{[]string{"127.0.0.1:2181"}, "/lymph", 10 * time.Second, 10 * time.Second, false}},
+		{"//zk/apps/lymph/?session_timeout=2.5&connect_timeout=0", zkConfig{[]string{"zk:2181"}, "/apps/lymph", 2500 * time.Millisecond, 0, true}},
 	} {
 		got, err := parseZooKeeper(tc.url)
 		require.NoError(t, err, tc.url)
