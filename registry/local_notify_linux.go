@@ -87,4 +87,5 @@ func (n *dirNotifier) Close() {
 		<-n.done
 	}
 }
+
 const notifySupported = true

@@ -10,4 +10,5 @@ func notifyDir(string) *dirNotifier { return nil }
 func (n *dirNotifier) C() <-chan struct{} { return nil }
 
 func (n *dirNotifier) Close() {}
+
 const notifySupported = false
