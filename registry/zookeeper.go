@@ -25,10 +25,17 @@ import (
 // resync checks each node we own and re-creates the missing ones, and a
 // "generation" channel is closed to make every Watch reread its service.
 type zkRegistry struct {
-	cfg    zkConfig
-	conn   *zk.Conn
-	events <-chan zk.Event // zk closes it when its goroutines are gone
-	log    *slog.Logger
+	cfg zkConfig
+	log *slog.Logger
+
+	// conn is the current connection. It is replaced (see renewLoop) when
+	// the server keeps refusing to resume our session: a ZooKeeper that
+	// restarted without its data refuses every client that has seen a
+	// higher zxid than its own, and zk.Conn retries with that zxid forever.
+	conn    atomic.Pointer[zk.Conn]
+	connGen atomic.Int64 // which connection's events onEvent acts on
+	renew   chan struct{} // cap 1: the server refused to resume the session
+	drains  sync.WaitGroup
 
 	mu      sync.Mutex // guards closed and the wg.Add that follows a check of it
 	closed  bool
@@ -58,16 +65,11 @@ func openZooKeeper(cfg zkConfig, log *slog.Logger) (*zkRegistry, error) {
 		own:     map[string][]byte{},
 		gone:    map[string]bool{},
 	}
+	r.renew = make(chan struct{}, 1)
 	firstSession := r.gen
-	conn, events, err := zk.Connect(cfg.hosts, cfg.sessionTimeout,
-		zk.WithLogger(zkLogger{log}),
-		zk.WithLogInfo(false),
-		// The callback, unlike the event channel, never drops an event.
-		zk.WithEventCallback(r.onEvent))
-	if err != nil {
-		return nil, fmt.Errorf("registry: zookeeper %v: %w", cfg.hosts, err)
+	if err := r.connect(); err != nil {
+		return nil, err
 	}
-	r.conn, r.events = conn, events
 	if cfg.connectTimeout > 0 {
 		select {
 		case <-firstSession:
@@ -77,9 +79,76 @@ func openZooKeeper(cfg zkConfig, log *slog.Logger) (*zkRegistry, error) {
 				ErrUnavailable, strings.Join(cfg.hosts, ","), cfg.connectTimeout)
 		}
 	}
-	r.wg.Add(1)
+	r.wg.Add(2)
 	go r.resyncLoop()
+	go r.renewLoop()
 	return r, nil
+}
+
+// connect makes a new connection (and so a new session) the current one,
+// closing the previous one.
+func (r *zkRegistry) connect() error {
+	gen := r.connGen.Add(1)
+	conn, events, err := zk.Connect(r.cfg.hosts, r.cfg.sessionTimeout,
+		zk.WithLogger(zkLogger{log: r.log, refused: r.refused}),
+		zk.WithLogInfo(false),
+		// The callback, unlike the event channel, never drops an event.
+		zk.WithEventCallback(func(ev zk.Event) {
+			if r.connGen.Load() == gen {
+				r.onEvent(ev)
+			}
+		}))
+	if err != nil {
+		return fmt.Errorf("registry: zookeeper %v: %w", r.cfg.hosts, err)
+	}
+	old := r.conn.Swap(conn)
+	r.drains.Add(1)
+	go func() {
+		defer r.drains.Done()
+		// zk closes the channel when its goroutines are gone.
+		for range events {
+		}
+	}()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// zc returns the current connection.
+func (r *zkRegistry) zc() *zk.Conn { return r.conn.Load() }
+
+// refused is told (on zk's goroutine: it must not block) that a server
+// closed the connection while we tried to resume our session.
+func (r *zkRegistry) refused() {
+	if r.online.Load() {
+		return
+	}
+	select {
+	case r.renew <- struct{}{}:
+	default:
+	}
+}
+
+// renewLoop starts a new session when the server refuses to resume ours
+// (see conn): our nodes are then re-created in it by resync, within a
+// moment of ZooKeeper answering again.
+func (r *zkRegistry) renewLoop() {
+	defer r.wg.Done()
+	for {
+		select {
+		case <-r.closing:
+			return
+		case <-r.renew:
+		}
+		if r.online.Load() || r.isClosed() {
+			continue
+		}
+		r.log.Warn("zookeeper refuses to resume our session (did it lose its data?); starting a new one")
+		if err := r.connect(); err != nil {
+			r.log.Warn("cannot reconnect to zookeeper", "err", err)
+		}
+	}
 }
 
 // onEvent runs on zk's connection goroutine: it must not block, nor call
@@ -183,13 +252,14 @@ func (r *zkRegistry) servicePath(name string) string {
 // the session timeout leaves one) and is replaced. It reports whether it
 // had to create the node. regMu is held.
 func (r *zkRegistry) ensure(p string, data []byte) (created bool, err error) {
+	conn := r.zc()
 	for range 5 {
-		ok, stat, err := r.conn.Exists(p)
+		ok, stat, err := conn.Exists(p)
 		if err != nil {
 			return false, err
 		}
-		if ok && stat.EphemeralOwner == r.conn.SessionID() {
-			cur, stat, err := r.conn.Get(p)
+		if ok && stat.EphemeralOwner == conn.SessionID() {
+			cur, stat, err := conn.Get(p)
 			if errors.Is(err, zk.ErrNoNode) {
 				continue
 			}
@@ -197,7 +267,7 @@ func (r *zkRegistry) ensure(p string, data []byte) (created bool, err error) {
 				return false, err
 			}
 			if !bytes.Equal(cur, data) {
-				if _, err := r.conn.Set(p, data, stat.Version); err != nil && !errors.Is(err, zk.ErrBadVersion) {
+				if _, err := conn.Set(p, data, stat.Version); err != nil && !errors.Is(err, zk.ErrBadVersion) {
 					return false, err
 				}
 			}
@@ -205,12 +275,12 @@ func (r *zkRegistry) ensure(p string, data []byte) (created bool, err error) {
 		}
 		if ok {
 			r.log.Info("replacing stale node", "path", p, "owner", fmt.Sprintf("%#x", stat.EphemeralOwner))
-			err := r.conn.Delete(p, stat.Version)
+			err := conn.Delete(p, stat.Version)
 			if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
 				return false, err
 			}
 		}
-		_, err = r.conn.Create(p, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		_, err = conn.Create(p, data, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
 		switch {
 		case err == nil:
 			return true, nil
@@ -230,11 +300,12 @@ func (r *zkRegistry) ensure(p string, data []byte) (created bool, err error) {
 // createParents creates the persistent nodes above p, lymph's chroot
 // included (Python lymph does the same with kazoo's makepath).
 func (r *zkRegistry) createParents(p string) error {
+	conn := r.zc()
 	dir := path.Dir(p)
 	var at string
 	for _, part := range strings.Split(strings.Trim(dir, "/"), "/") {
 		at += "/" + part
-		_, err := r.conn.Create(at, nil, 0, zk.WorldACL(zk.PermAll))
+		_, err := conn.Create(at, nil, 0, zk.WorldACL(zk.PermAll))
 		if err != nil && !errors.Is(err, zk.ErrNodeExists) {
 			return err
 		}
@@ -244,14 +315,15 @@ func (r *zkRegistry) createParents(p string) error {
 
 // deleteOwn deletes p if it is our session's node. regMu is held.
 func (r *zkRegistry) deleteOwn(p string) error {
-	ok, stat, err := r.conn.Exists(p)
+	conn := r.zc()
+	ok, stat, err := conn.Exists(p)
 	if err != nil {
 		return err
 	}
-	if !ok || stat.EphemeralOwner != r.conn.SessionID() {
+	if !ok || stat.EphemeralOwner != conn.SessionID() {
 		return nil // gone, or someone else's now
 	}
-	err = r.conn.Delete(p, stat.Version)
+	err = conn.Delete(p, stat.Version)
 	if err != nil && !errors.Is(err, zk.ErrNoNode) && !errors.Is(err, zk.ErrBadVersion) {
 		return err
 	}
@@ -324,7 +396,7 @@ func (r *zkRegistry) Lookup(ctx context.Context, name string) ([]Instance, error
 	}
 	return run(ctx, r, func(*attempt) ([]Instance, error) {
 		dir := r.servicePath(name)
-		children, _, err := r.conn.Children(dir)
+		children, _, err := r.zc().Children(dir)
 		if errors.Is(err, zk.ErrNoNode) {
 			return []Instance{}, nil
 		}
@@ -333,7 +405,7 @@ func (r *zkRegistry) Lookup(ctx context.Context, name string) ([]Instance, error
 		}
 		out := make([]Instance, 0, len(children))
 		for _, c := range children {
-			data, _, err := r.conn.Get(path.Join(dir, c))
+			data, _, err := r.zc().Get(path.Join(dir, c))
 			if errors.Is(err, zk.ErrNoNode) {
 				continue // left while we read
 			}
@@ -356,7 +428,7 @@ func (r *zkRegistry) Lookup(ctx context.Context, name string) ([]Instance, error
 func (r *zkRegistry) Discover(ctx context.Context) ([]string, error) {
 	return run(ctx, r, func(*attempt) ([]string, error) {
 		root := path.Join(r.cfg.chroot, "services")
-		children, _, err := r.conn.Children(root)
+		children, _, err := r.zc().Children(root)
 		if errors.Is(err, zk.ErrNoNode) {
 			return []string{}, nil
 		}
@@ -365,7 +437,7 @@ func (r *zkRegistry) Discover(ctx context.Context) ([]string, error) {
 		}
 		names := []string{}
 		for _, c := range children {
-			ok, stat, err := r.conn.Exists(path.Join(root, c))
+			ok, stat, err := r.zc().Exists(path.Join(root, c))
 			if err != nil {
 				return nil, err
 			}
@@ -411,28 +483,31 @@ func (r *zkRegistry) Close() error {
 	close(r.closing)
 	r.mu.Unlock()
 
-	r.conn.Close()
-	r.wg.Wait()
+	r.wg.Wait() // renewLoop makes no connection after this
+	r.zc().Close()
 	// zk.Conn.Close returns before its goroutines end; they close the event
 	// channel last, so draining it means none of them outlives Close.
-	timeout := time.After(30 * time.Second)
-	for {
-		select {
-		case _, ok := <-r.events:
-			if !ok {
-				return nil
-			}
-		case <-timeout:
-			r.log.Warn("zookeeper connection still shutting down after 30s")
-			return nil
-		}
+	drained := make(chan struct{})
+	go func() { r.drains.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(30 * time.Second):
+		r.log.Warn("zookeeper connection still shutting down after 30s")
 	}
+	return nil
 }
 
 // zkLogger sends zk's own messages to slog. They are mostly reconnection
-// chatter, so they go at Debug level; the registry logs what matters.
-type zkLogger struct{ log *slog.Logger }
+// chatter, so they go at Debug level; the registry logs what matters. zk
+// reports a server refusing to resume the session only this way.
+type zkLogger struct {
+	log     *slog.Logger
+	refused func()
+}
 
 func (l zkLogger) Printf(format string, args ...any) {
+	if strings.HasPrefix(format, "authentication failed") && l.refused != nil {
+		l.refused()
+	}
 	l.log.Debug(fmt.Sprintf(format, args...), "source", "go-zookeeper")
 }

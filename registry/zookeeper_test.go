@@ -50,7 +50,7 @@ func zkTestAddr(t *testing.T) string {
 func zkDirect(t *testing.T, addr string) *zk.Conn {
 	t.Helper()
 	conn, events, err := zk.Connect([]string{addr}, 10*time.Second,
-		zk.WithLogger(zkLogger{quietLogger()}), zk.WithLogInfo(false))
+		zk.WithLogger(zkLogger{log: quietLogger()}), zk.WithLogInfo(false))
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		conn.Close()
@@ -109,7 +109,7 @@ func TestZooKeeperNodeHasLymphFields(t *testing.T) {
 	p := chroot + "/services/echo/" + inst.ID
 	data, stat, err := raw.Get(p)
 	require.NoError(t, err)
-	assert.Equal(t, r.conn.SessionID(), stat.EphemeralOwner, "the node is ephemeral, ours")
+	assert.Equal(t, r.zc().SessionID(), stat.EphemeralOwner, "the node is ephemeral, ours")
 	var rec map[string]any
 	require.NoError(t, json.Unmarshal(data, &rec))
 	host, _ := os.Hostname()
@@ -216,7 +216,7 @@ func TestZooKeeperReplacesStaleNode(t *testing.T) {
 	require.NoError(t, r.Register(ctx, inst))
 	data, stat, err := raw.Get(p)
 	require.NoError(t, err)
-	assert.Equal(t, r.conn.SessionID(), stat.EphemeralOwner)
+	assert.Equal(t, r.zc().SessionID(), stat.EphemeralOwner)
 	assert.NotContains(t, string(data), "previous life")
 }
 
@@ -243,7 +243,7 @@ func TestZooKeeperSessionExpiry(t *testing.T) {
 		}
 		return stat.EphemeralOwner
 	}
-	oldSession := r.conn.SessionID()
+	oldSession := r.zc().SessionID()
 	require.Equal(t, oldSession, ownerOf())
 
 	watch, err := r.Watch(ctx, name)
@@ -267,7 +267,7 @@ func TestZooKeeperSessionExpiry(t *testing.T) {
 	nextSet(t, seen, "registered again", hasEndpoints(inst.Endpoint))
 	eventually(t, func() bool {
 		o := ownerOf()
-		return o != 0 && o != oldSession && o == r.conn.SessionID()
+		return o != 0 && o != oldSession && o == r.zc().SessionID()
 	}, "node owned by the new session")
 
 	other := instance(t, name, 4002, "")
@@ -299,7 +299,7 @@ func TestZooKeeperRestart(t *testing.T) {
 	nextSet(t, ch, "registered", hasEndpoints(first.Endpoint))
 
 	sessions := r.sessions.Load()
-	restart()
+	restart(false)
 	eventually(t, func() bool { return r.sessions.Load() > sessions }, "registry reconnected after the restart")
 
 	eventually(t, func() bool {
@@ -314,10 +314,39 @@ func TestZooKeeperRestart(t *testing.T) {
 	nextSet(t, ch, "a leave after the restart", hasEndpoints(second.Endpoint))
 }
 
+// A ZooKeeper restarted without its data refuses to resume any session
+// that saw a higher zxid than its own, and zk.Conn would retry that
+// forever: the registry starts a new session, registers again in it, and
+// its watches see the instance come back.
+func TestZooKeeperRestartWithoutData(t *testing.T) {
+	zkTestAddr(t)
+	addr, restart := privateZooKeeper(t)
+	r := openZK(t, addr, "/lymph", "")
+	watcher := openZK(t, addr, "/lymph", "")
+	ctx := ctxFor(t)
+
+	name := randomName("svc")
+	inst := instance(t, name, 5001, "")
+	require.NoError(t, r.Register(ctx, inst))
+	ch, err := watcher.Watch(ctx, name)
+	require.NoError(t, err)
+	nextSet(t, ch, "registered", hasEndpoints(inst.Endpoint))
+
+	restart(true)
+	eventually(t, func() bool {
+		got, err := watcher.Lookup(ctx, name)
+		return err == nil && len(got) == 1 && got[0].Endpoint == inst.Endpoint
+	}, "the instance is registered again in the empty ZooKeeper")
+	second := instance(t, name, 5002, "")
+	require.NoError(t, r.Register(ctx, second))
+	nextSet(t, ch, "the watch works after the restart", hasEndpoints(inst.Endpoint, second.Endpoint))
+}
+
 // privateZooKeeper starts a ZooKeeper of the test's own with
 // .ci/zookeeper.sh (on a free port, in a temporary directory), stops it at
-// the end, and returns its address and a function that restarts it.
-func privateZooKeeper(t *testing.T) (addr string, restart func()) {
+// the end, and returns its address and a function that restarts it (with
+// its data, or empty when wipe is true).
+func privateZooKeeper(t *testing.T) (addr string, restart func(wipe bool)) {
 	t.Helper()
 	dir := t.TempDir()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -334,7 +363,14 @@ func privateZooKeeper(t *testing.T) (addr string, restart func()) {
 	}
 	script("start")
 	t.Cleanup(func() { script("stop") })
-	return fmt.Sprintf("127.0.0.1:%d", port), func() { script("restart") }
+	return fmt.Sprintf("127.0.0.1:%d", port), func(wipe bool) {
+		if wipe {
+			script("clean")
+			script("start")
+			return
+		}
+		script("restart")
+	}
 }
 
 // tcpProxy forwards to a ZooKeeper server and can cut the line, to make a

@@ -130,7 +130,7 @@ func recvCase[T any](ch <-chan T) reflect.SelectCase {
 func (w *zkWatch) read() error {
 	w.gen = w.r.sessionGen() // taken first: a session gained later wakes us
 	w.parent = nil
-	conn := w.r.conn
+	conn := w.r.zc()
 	for range 3 {
 		children, _, ch, err := conn.ChildrenW(w.dir)
 		if errors.Is(err, zk.ErrNoNode) {
