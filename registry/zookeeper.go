@@ -33,7 +33,7 @@ type zkRegistry struct {
 	// restarted without its data refuses every client that has seen a
 	// higher zxid than its own, and zk.Conn retries with that zxid forever.
 	conn    atomic.Pointer[zk.Conn]
-	connGen atomic.Int64 // which connection's events onEvent acts on
+	connGen atomic.Int64  // which connection's events onEvent acts on
 	renew   chan struct{} // cap 1: the server refused to resume the session
 	drains  sync.WaitGroup
 
