@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zeromq/zmq4"
@@ -28,8 +29,10 @@ type conn struct {
 	closeErr  error
 }
 
-func newConn(c *net.TCPConn, readBuffer int) *conn {
-	return &conn{TCPConn: c, r: newReadBuffer(c, readBuffer)}
+// newConn wraps c with a read buffer of the given size, counting the
+// buffer in held (may be nil) while the connection holds it.
+func newConn(c *net.TCPConn, readBuffer int, held *atomic.Int64) *conn {
+	return &conn{TCPConn: c, r: newReadBuffer(c, readBuffer, held)}
 }
 
 // busyPoll makes reads busy-poll the connection, while gate allows and it

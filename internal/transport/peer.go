@@ -325,7 +325,7 @@ func (p *peer) connect() (*outConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(nc.(*net.TCPConn), outboundReadBuffer)
+	c := newConn(nc.(*net.TCPConn), outboundReadBuffer, &t.stats.readBufs)
 	if !t.track(c) {
 		c.Close()
 		return nil, ErrClosed
@@ -334,6 +334,7 @@ func (p *peer) connect() (*outConn, error) {
 	if _, err := handshake(c, t.clientSecurity(), zmq4.Dealer, t.endpoint, false, time.Until(deadline)); err != nil {
 		t.untrack(c)
 		c.Close()
+		c.r.drop()
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	t.stats.connsOut.Add(1)

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // Read buffer sizes: an accepted connection carries messages; a dialed one
@@ -42,12 +43,13 @@ type readBuffer struct {
 	buf  *[]byte // nil while parked or before the first read
 	r, w int     // read and write offsets in *buf
 
-	poll *poller // nil: never busy-poll
+	poll *poller       // nil: never busy-poll
+	held *atomic.Int64 // counts buffers held, for Stats; may be nil
 	sys  sysReader
 }
 
-func newReadBuffer(c *net.TCPConn, size int) *readBuffer {
-	b := &readBuffer{c: c, pool: bufPool(size), size: size}
+func newReadBuffer(c *net.TCPConn, size int, held *atomic.Int64) *readBuffer {
+	b := &readBuffer{c: c, pool: bufPool(size), size: size, held: held}
 	b.sys.init(b)
 	return b
 }
@@ -117,6 +119,9 @@ func (b *readBuffer) Discard(n int) (int, error) {
 func (b *readBuffer) take() []byte {
 	if b.buf == nil {
 		b.buf = b.pool.Get().(*[]byte)
+		if b.held != nil {
+			b.held.Add(1)
+		}
 	}
 	return *b.buf
 }
@@ -127,8 +132,18 @@ func (b *readBuffer) release() {
 	if b.buf != nil && b.r == b.w {
 		b.pool.Put(b.buf)
 		b.buf = nil
+		if b.held != nil {
+			b.held.Add(-1)
+		}
 		b.r, b.w = 0, 0
 	}
+}
+
+// drop gives the buffer back whatever it holds: the connection is done.
+// Only the reading goroutine may call it.
+func (b *readBuffer) drop() {
+	b.r = b.w
+	b.release()
 }
 
 // discardAll reads and drops everything until the stream ends, returning
@@ -136,7 +151,7 @@ func (b *readBuffer) release() {
 func (b *readBuffer) discardAll() error {
 	for {
 		if err := b.fill(); err != nil {
-			b.release()
+			b.drop()
 			return err
 		}
 	}

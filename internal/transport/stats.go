@@ -25,6 +25,11 @@ type Stats struct {
 	// for room (back pressure); QueueFull those of them whose context ended
 	// first (they returned ErrQueueFull).
 	QueueWaits, QueueFull uint64
+	// ReadBuffers is the number of read buffers connections hold now: a
+	// connection holds one only while it has unread bytes or is reading,
+	// not while its reader waits for the peer, so idle connections cost
+	// none.
+	ReadBuffers int64
 	// Oversized counts messages over MaxMessageSize that were read past and
 	// delivered with Incoming.TooLarge, the connection kept.
 	Oversized uint64
@@ -56,6 +61,7 @@ type counters struct {
 	handshaking                                    atomic.Int64
 	handshakeRefusals, queueWaits, queueFull       atomic.Uint64
 	oversized                                      atomic.Uint64
+	readBufs                                       atomic.Int64
 	busyPolls, emptyBusyPolls                      atomic.Uint64
 }
 
@@ -85,6 +91,7 @@ func (c *counters) snapshot() Stats {
 		QueueWaits:        c.queueWaits.Load(),
 		QueueFull:         c.queueFull.Load(),
 		Oversized:         c.oversized.Load(),
+		ReadBuffers:       c.readBufs.Load(),
 		BusyPolls:         c.busyPolls.Load(),
 		EmptyBusyPolls:    c.emptyBusyPolls.Load(),
 	}

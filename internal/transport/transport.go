@@ -229,7 +229,7 @@ func (t *Transport) acceptLoop() {
 				slog.Int("max", max), slog.String("remote", nc.RemoteAddr().String()))
 			continue
 		}
-		c := newConn(nc, inboundReadBuffer)
+		c := newConn(nc, inboundReadBuffer, &t.stats.readBufs)
 		if !t.track(c) {
 			c.Close()
 			return
@@ -249,6 +249,7 @@ func (t *Transport) acceptLoop() {
 func (t *Transport) serveInbound(c *conn) {
 	defer t.untrack(c)
 	defer c.Close()
+	defer c.r.drop()
 	id, err := handshake(c, t.serverSecurity(), zmq4.Router, t.endpoint, true, t.opts.HandshakeTimeout)
 	t.stats.handshaking.Add(-1)
 	if err != nil {
