@@ -16,13 +16,13 @@ func benchPair(b *testing.B) (client *Transport, server string, waiters *sync.Ma
 	b.Helper()
 	var srv *Transport
 	ready := make(chan struct{})
-	srv = listen(b, Options{DisableHeartbeat: true, Handler: func(in Incoming) {
+	srv = listen(b, Options{Handler: func(in Incoming) {
 		<-ready
 		_ = srv.Send(context.Background(), in.Sender, NewID(), TypeREP, in.ID, in.Headers, in.Body)
 	}})
 	close(ready)
 	waiters = new(sync.Map)
-	client = listen(b, Options{DisableHeartbeat: true, Handler: func(in Incoming) {
+	client = listen(b, Options{Handler: func(in Incoming) {
 		if ch, ok := waiters.LoadAndDelete(in.Subject); ok {
 			ch.(chan Incoming) <- in
 		}
@@ -76,8 +76,8 @@ func BenchmarkRoundTripParallel(b *testing.B) {
 // BenchmarkSendOneWay: messages queued and written as fast as they come
 // (the server only counts them).
 func BenchmarkSendOneWay(b *testing.B) {
-	srv := listen(b, Options{DisableHeartbeat: true, Handler: func(Incoming) {}})
-	client := listen(b, Options{DisableHeartbeat: true, SendQueue: 1 << 16})
+	srv := listen(b, Options{Handler: func(Incoming) {}})
+	client := listen(b, Options{SendQueue: 1 << 16})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,177 +1,151 @@
 package transport
 
 import (
-	"io"
-	"net"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
-// pollReader reads a busy TCP connection by busy-polling it for a short
-// while before parking the goroutine in the runtime's network poller.
+// Busy polling (Options.BusyPoll, off by default): the reader of a
+// connection that has calls in progress polls the socket for up to the
+// budget before it parks in the runtime's network poller.
 //
 // Why: on a request/reply connection the next message usually arrives
 // microseconds after the reader runs dry, but a parked reader gets it only
 // after the poller wakes a thread, and on a virtual machine an idle CPU
-// takes tens of microseconds to wake. Measured on the 2-core VM this was
-// written on, two processes ping-ponging 64 bytes over loopback made
-// 28–110k round trips/s parked and 110–130k polling; lymph's sequential
-// echo between two processes went from 12k to 33–38k calls/s, and spent
-// less CPU per call (46–54 µs against 103 µs, both processes together):
-// sleeping and waking cost more than the polling. It is the trade the Go
-// runtime makes too when its idle threads spin before they sleep.
+// takes tens of microseconds to wake. Measured on a 2-core VM, lymph's
+// sequential echo between two processes went from 12k to 33–38k calls/s.
+// The price is CPU, and latency for everybody else when CPUs are short
+// (at 64 calls in flight p99 rose from ~2.2 ms to 3–3.9 ms), which is why
+// Linux, gRPC, Netty and Seastar leave it off by default, and so do we.
 //
-// Polling burns CPU when nothing comes, so it is bounded: a read polls
-// only while the moving average of the connection's waits is under half
-// the budget (a quiet connection stops after two or three empty polls and
-// never polls again until its messages come quickly); one poll lasts at
-// most the budget; and at most half the Ps (at least one) poll at once,
-// process-wide (none on a one-CPU machine). While it polls the reader yields its P between tries, so
-// goroutines ready to run (the handler of the message just read, say) are
-// not held up. The cost that remains is on connections whose messages come
-// regularly, about one per budget: measured with one every 100 µs, the
-// server used 81 % of a CPU polling against 57 % parked; at one per 150 µs
-// or more, or back to back, polling costs nothing extra.
+// Polling is bounded four ways:
 //
-// A deadline or Close is noticed when the current poll ends, within the
-// budget.
-type pollReader struct {
-	c      *net.TCPConn
-	rc     syscall.RawConn
-	budget time.Duration // how long one poll lasts; <= 0 never polls
-	stats  *counters
-	// maxPollers is the process-wide poller limit, from GOMAXPROCS when
-	// polling was turned on: reading GOMAXPROCS takes the scheduler's
-	// global lock, too dear for every read.
-	maxPollers int32
+//   - only connections with calls in progress poll (callGauge: requests we
+//     sent the peer and it has not answered, requests it sent us that we
+//     have not answered, or a call that completed less than a budget ago);
+//   - a read polls only while the moving average of the connection's waits
+//     is under half the budget, so a connection whose messages come slowly
+//     stops after a few empty polls;
+//   - one poll lasts at most the budget, and a reader that gives up and
+//     parks gives its polling slot back first;
+//   - at most half the Transport's Ps (GOMAXPROCS, which follows the cgroup
+//     CPU quota) poll at once, and none when GOMAXPROCS is 1, where a poller
+//     could only take the CPU from the peer it waits for.
+//
+// While it polls the reader yields its P between tries, so goroutines ready
+// to run (the handler of the message just read) are not held up. A deadline
+// or Close is noticed when the current poll ends, within the budget.
 
-	// avgWait is the moving average of how long reads waited for data;
-	// the connection is busy, and polled, while it is under half the
-	// budget.
-	avgWait time.Duration
-
-	// One poll's state, in the struct so that the callback handed to
-	// RawConn.Read is one method value made once, not a closure that
-	// escapes (two allocations per read).
-	poll     func(fd uintptr) bool
-	p        []byte
-	n        int
-	err      error
-	deadline time.Time
-	polling  bool // within the budget so far
+// pollSlots counts one Transport's readers polling now.
+type pollSlots struct {
+	n   atomic.Int32
+	max int32
 }
 
-// pollers counts readers busy-polling now, process-wide.
-var pollers atomic.Int32
-
-// newPollReader returns a reader of c that does not poll until its budget
-// is set, or nil where polling is not supported.
-func newPollReader(c *net.TCPConn) *pollReader {
-	if !busyPollSupported {
-		return nil
-	}
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	r := &pollReader{c: c, rc: rc}
-	r.poll = r.pollFD
-	return r
-}
-
-// setBudget turns polling on (budget > 0) or off, counting polls in
-// stats. It must not run concurrently with Read.
-func (r *pollReader) setBudget(budget time.Duration, stats *counters) {
-	r.maxPollers = pollerLimit(runtime.GOMAXPROCS(0), runtime.NumCPU())
-	if r.maxPollers == 0 {
-		budget = 0
-	}
-	r.budget, r.stats = budget, stats
-}
-
-// pollerLimit is how many readers of the process may poll at once: half
-// the Ps, at least one; none on a machine with one CPU, where a poller
-// could only take the CPU from the peer it waits for (the Go runtime does
-// not spin there either).
-func pollerLimit(gomaxprocs, ncpu int) int32 {
-	if ncpu < 2 {
+// pollerLimit is how many readers may poll at once: half the Ps, at least
+// one; none with one P.
+func pollerLimit(gomaxprocs int) int32 {
+	if gomaxprocs < 2 {
 		return 0
 	}
 	return int32(max(1, gomaxprocs/2))
 }
 
-// Read reads at least one byte, polling first when the connection is busy.
-func (r *pollReader) Read(p []byte) (int, error) {
-	if r.budget <= 0 {
-		return r.c.Read(p)
+func (s *pollSlots) acquire() bool {
+	for {
+		n := s.n.Load()
+		if n >= s.max {
+			return false
+		}
+		if s.n.CompareAndSwap(n, n+1) {
+			return true
+		}
 	}
-	start := time.Now()
-	if r.avgWait >= r.budget/2 || !acquirePollSlot(r.maxPollers) {
-		n, err := r.c.Read(p)
-		r.waited(time.Since(start))
-		return n, err
-	}
-	r.p, r.deadline, r.polling = p, start.Add(r.budget), true
-	rerr := r.rc.Read(r.poll)
-	pollers.Add(-1)
-	n, err := r.n, r.err
-	r.p, r.err = nil, nil
-	r.stats.busyPolls.Add(1)
-	if !r.polling {
-		r.stats.emptyBusyPolls.Add(1)
-	}
-	r.waited(time.Since(start))
-	if rerr == nil && err != nil {
-		rerr = os.NewSyscallError("read", err) // as net.Conn.Read reports it
-	}
-	switch {
-	case rerr != nil:
-		return 0, &net.OpError{Op: "read", Net: "tcp", Source: r.c.LocalAddr(), Addr: r.c.RemoteAddr(), Err: rerr}
-	case n == 0 && len(p) > 0:
-		return 0, io.EOF
-	}
-	return n, nil
 }
 
-// waited folds one read's wait into the moving average, weight 1/8. A
-// wait is counted as at most twice the budget, so that a connection busy
-// again after a quiet spell is seen as busy after a few messages.
-func (r *pollReader) waited(d time.Duration) {
-	d = min(d, 2*r.budget)
-	r.avgWait += (d - r.avgWait) / 8
+func (s *pollSlots) release() { s.n.Add(-1) }
+
+// poller is one connection's polling state, used by its reading goroutine
+// only. A nil *poller never polls.
+type poller struct {
+	slots  *pollSlots
+	budget time.Duration
+	stats  *counters
+	gate   func() bool // whether the connection has calls in progress; nil: always
+
+	// avgWait is the moving average of how long reads waited for data.
+	avgWait time.Duration
+
+	start, deadline time.Time
+	polling         bool // this read polls, within its budget so far
+	slot            bool // this read holds a slot
+}
+
+// begin starts a read: it decides whether the read may poll and takes a
+// slot if so.
+func (p *poller) begin() {
+	if p == nil {
+		return
+	}
+	p.start = time.Now()
+	p.polling = false
+	if p.avgWait >= p.budget/2 || (p.gate != nil && !p.gate()) || !p.slots.acquire() {
+		return
+	}
+	p.slot, p.polling, p.deadline = true, true, p.start.Add(p.budget)
+	p.stats.busyPolls.Add(1)
 }
 
 // again is called when the socket had nothing to read: it reports whether
-// to try again (the budget lasts; it yields the P first) or to park.
-func (r *pollReader) again() bool {
-	if !r.polling || time.Now().After(r.deadline) {
-		r.polling = false
+// to try again (the budget lasts; it yields the P first) or to park, in
+// which case the slot is given back now, not when the read returns: a
+// parked reader may wait for hours, and holding its slot meanwhile would
+// stop polling for every other connection.
+func (p *poller) again() bool {
+	if p == nil || !p.polling {
+		return false
+	}
+	if time.Now().After(p.deadline) {
+		p.polling = false
+		p.stats.emptyBusyPolls.Add(1)
+		p.releaseSlot()
 		return false
 	}
 	runtime.Gosched()
 	return true
 }
 
-// acquirePollSlot takes one of the process's limit polling slots, if one
-// is free.
-func acquirePollSlot(limit int32) bool {
-	for {
-		n := pollers.Load()
-		if n >= limit {
-			return false
-		}
-		if pollers.CompareAndSwap(n, n+1) {
-			return true
-		}
+// end finishes a read.
+func (p *poller) end() {
+	if p == nil {
+		return
 	}
+	p.releaseSlot()
+	p.polling = false
+	p.waited(time.Since(p.start))
+}
+
+func (p *poller) releaseSlot() {
+	if p.slot {
+		p.slot = false
+		p.slots.release()
+	}
+}
+
+// waited folds one read's wait into the moving average, weight 1/8. A
+// wait is counted as at most twice the budget, so that a connection busy
+// again after a quiet spell is seen as busy after a few messages.
+func (p *poller) waited(d time.Duration) {
+	d = min(d, 2*p.budget)
+	p.avgWait += (d - p.avgWait) / 8
 }
 
 // endpoints holds the endpoints this process listens at: a connection
 // from one of them comes from a peer sharing our Ps, and is not polled.
+// (It is a registry of identities, not polling state: each Transport's
+// polling slots and counters are its own.)
 var endpoints sync.Map // endpoint → struct{}
 
 // listening reports whether a Transport of this process listens at

@@ -1,24 +1,17 @@
 package transport
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zeromq/zmq4"
 )
 
-// Read buffer sizes: an accepted connection carries messages; a dialed
-// one only the handshake (peers never send on it), so it needs little.
-const (
-	inboundReadBuffer  = 32 << 10
-	outboundReadBuffer = 4 << 10
-)
-
-// conn is one TCP connection, read through a bufio.Reader.
+// conn is one TCP connection, read through a readBuffer.
 //
 // It embeds the concrete *net.TCPConn, not the net.Conn interface: code that
 // looks for TCPConn's own methods (net.Buffers.WriteTo uses writev only when
@@ -29,30 +22,29 @@ const (
 // reader, since it may already hold the first message.
 type conn struct {
 	*net.TCPConn
-	r     *bufio.Reader
-	poll  *pollReader // under r; nil where busy polling is not supported
-	limit *zmtpLimit  // non-nil during the handshake
+	r     *readBuffer
+	limit *zmtpLimit // non-nil during the handshake
 
 	closeOnce sync.Once
 	closeErr  error
 }
 
-func newConn(c *net.TCPConn, readBuffer int) *conn {
-	pr := newPollReader(c)
-	if pr == nil {
-		return &conn{TCPConn: c, r: bufio.NewReaderSize(c, readBuffer)}
-	}
-	return &conn{TCPConn: c, r: bufio.NewReaderSize(pr, readBuffer), poll: pr}
+// newConn wraps c with a read buffer of the given size, counting the
+// buffer in held (may be nil) while the connection holds it.
+func newConn(c *net.TCPConn, readBuffer int, held *atomic.Int64) *conn {
+	return &conn{TCPConn: c, r: newReadBuffer(c, readBuffer, held)}
 }
 
-// busyPoll makes reads busy-poll the connection, while it is busy, for up
-// to d before parking (see pollReader), counting polls in stats; 0 or less
-// turns it off. It must be called from the reading goroutine, between
-// reads.
-func (c *conn) busyPoll(d time.Duration, stats *counters) {
-	if c.poll != nil {
-		c.poll.setBudget(d, stats)
+// busyPoll makes reads busy-poll the connection, while gate allows and it
+// is busy, for up to d before parking (see busypoll.go), taking slots from
+// slots and counting polls in stats. It must be called from the reading
+// goroutine, between reads; d <= 0 or no slots leave polling off.
+func (c *conn) busyPoll(d time.Duration, slots *pollSlots, gate func() bool, stats *counters) {
+	if !busyPollSupported || d <= 0 || slots.max <= 0 {
+		c.r.poll = nil
+		return
 	}
+	c.r.poll = &poller{slots: slots, budget: d, stats: stats, gate: gate}
 }
 
 // Read reads through the buffer and, during the handshake, through the

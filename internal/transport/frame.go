@@ -32,14 +32,34 @@ var errProtocol = errors.New("transport: ZMTP protocol error")
 // Here each size is checked against the limit before any allocation, and a
 // message costs two allocations: one string for id and subject, one slice
 // for headers and body.
+//
+// A message over the limit whose id, type and subject frames came within
+// it is read past without being stored (its headers and body are
+// discarded) and returned with TooLarge set, so that the request can be
+// refused at once instead of the caller waiting out its deadline; one that
+// declares more than oversizeFactor times the limit in all, or whose first
+// three frames are already over it, ends the connection.
 type msgReader struct {
-	r   *bufio.Reader
+	r   byteReader
 	max uint64
 	buf []byte // scratch for id, type, subject, headers
 	str []byte // scratch to build the id+subject string
 }
 
-func newMsgReader(r *bufio.Reader, max int64) *msgReader {
+// oversizeFactor bounds what is read past for an oversized message: beyond
+// oversizeFactor × MaxMessageSize the peer is taken for hostile or broken
+// and disconnected.
+const oversizeFactor = 4
+
+// byteReader is what msgReader reads from: a readBuffer, or a bufio.Reader
+// in tests.
+type byteReader interface {
+	io.Reader
+	io.ByteReader
+	Discard(n int) (int, error)
+}
+
+func newMsgReader(r byteReader, max int64) *msgReader {
 	return &msgReader{r: r, max: uint64(max)}
 }
 
@@ -69,14 +89,18 @@ func noEOF(err error) error {
 
 // read reads the next message into in (all but Sender). A message that was
 // read whole but must be dropped returns its dropReason and a nil error; an
-// error means the stream cannot be read further (I/O error, a message over
-// the size limit, a protocol error) and the connection must be closed.
+// oversized one that can be refused comes back with in.TooLarge set (see
+// msgReader). An error means the stream cannot be read further (I/O error,
+// a message far over the size limit, a protocol error) and the connection
+// must be closed.
 func (m *msgReader) read(in *Incoming) (dropReason, error) {
 	var (
-		nframes int
-		total   uint64
-		ends    [4]int // where id, type, subject, headers end in m.buf
+		nframes  int
+		total    uint64
+		ends     [4]int // where id, type, subject, headers end in m.buf
+		oversize bool   // over the limit: headers and body are skipped
 	)
+	absurd := oversizeFactor * m.max
 	if cap(m.buf) > maxScratch || cap(m.str) > maxScratch {
 		m.buf, m.str = nil, nil
 	}
@@ -105,20 +129,27 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 			}
 			continue
 		}
+		// total <= absurd here, so the sum cannot overflow.
+		if size > absurd || total+size > absurd {
+			return dropTooLarge, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, absurd)
+		}
 		total += size
-		if size > m.max || total > m.max {
-			return dropTooLarge, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, m.max)
+		if total > m.max {
+			if nframes < 3 {
+				return dropTooLarge, fmt.Errorf("%w: more than %d bytes before the headers", ErrTooLarge, m.max)
+			}
+			oversize = true
 		}
 		n := int(size)
 		switch {
-		case nframes < 4: // id, type, subject, headers
+		case nframes < 3 || (nframes == 3 && !oversize): // id, type, subject, headers
 			start := len(m.buf)
 			m.buf = slices.Grow(m.buf, n)[:start+n]
 			if _, err := io.ReadFull(m.r, m.buf[start:]); err != nil {
 				return dropNone, noEOF(err)
 			}
 			ends[nframes] = len(m.buf)
-		case nframes == 4: // body, allocated together with the headers
+		case nframes == 4 && !oversize: // body, allocated together with the headers
 			hdr := m.buf[ends[2]:ends[3]]
 			b := make([]byte, len(hdr)+n)
 			copy(b, hdr)
@@ -126,7 +157,7 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 				return dropNone, noEOF(err)
 			}
 			in.Headers, in.Body = b[:len(hdr):len(hdr)], b[len(hdr):]
-		default: // a sixth frame or more: read past it, the message is dropped
+		default: // skipped: oversized headers or body, or a sixth frame or more
 			if _, err := m.r.Discard(n); err != nil {
 				return dropNone, noEOF(err)
 			}
@@ -150,6 +181,9 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 	m.str = append(append(m.str[:0], id...), subject...)
 	s := string(m.str)
 	in.ID, in.Type, in.Subject = s[:len(id)], t, s[len(id):]
+	if oversize {
+		in.Headers, in.Body, in.TooLarge = nil, nil, true
+	}
 	return dropNone, nil
 }
 

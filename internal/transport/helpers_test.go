@@ -38,7 +38,7 @@ func (b inbox) next(t testing.TB) Incoming {
 }
 
 // nextWhere returns the next message for which keep is true, skipping the
-// others (heartbeats, say).
+// others.
 func (b inbox) nextWhere(t testing.TB, keep func(Incoming) bool) Incoming {
 	t.Helper()
 	deadline := time.After(testTimeout)
@@ -55,7 +55,9 @@ func (b inbox) nextWhere(t testing.TB, keep func(Incoming) bool) Incoming {
 	}
 }
 
-func notPing(in Incoming) bool { return in.Subject != pingSubject }
+// testHeaders are msgpack headers as lymph sends them: {"trace_id": nil,
+// "version": nil}.
+var testHeaders = []byte("\x82\xa8trace_id\xc0\xa7version\xc0")
 
 // listen starts a Transport on a free local port, closed at test end.
 func listen(t testing.TB, opts Options) *Transport {

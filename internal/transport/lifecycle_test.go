@@ -26,7 +26,7 @@ func TestCloseWithUnreadMessages(t *testing.T) {
 	ctx := testContext(t)
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	var calls atomic.Int64
-	server, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0", DisableHeartbeat: true, Handler: func(Incoming) {
+	server, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0", Handler: func(Incoming) {
 		calls.Add(1)
 		select {
 		case entered <- struct{}{}:
@@ -39,7 +39,7 @@ func TestCloseWithUnreadMessages(t *testing.T) {
 	const senders, each = 3, 50
 	var clients []*Transport
 	for range senders {
-		c, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0", DisableHeartbeat: true})
+		c, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0"})
 		require.NoError(t, err)
 		clients = append(clients, c)
 		for range each {
@@ -102,31 +102,40 @@ func stuckPeer(t *testing.T) (endpoint string, accepted *atomic.Int64) {
 	return endpoint, accepted
 }
 
-// TestStuckPeer: a peer that stops reading fills its own bounded queue
-// (ErrQueueFull), never blocks sends to other peers, and its connection is
-// dropped after WriteTimeout; the next Send dials it again.
+// TestStuckPeer: a peer that stops reading fills its own bounded queue,
+// after which Send waits for room until its context ends and then returns
+// ErrQueueFull (it never drops silently); it never blocks sends to other
+// peers, and the stuck connection is dropped after WriteTimeout; the next
+// Send dials it again.
 func TestStuckPeer(t *testing.T) {
 	ctx := testContext(t)
 	stuck, accepted := stuckPeer(t)
-	healthy := echoTransport(t, Options{DisableHeartbeat: true})
+	healthy := echoTransport(t, Options{})
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true, SendQueue: 4, WriteTimeout: time.Second})
+	client := listen(t, Options{Handler: in.handler, SendQueue: 4, WriteTimeout: time.Second})
 
 	// Send until the queue stays full: the kernel's socket buffers take a
 	// few MB first, then the writer blocks and the queue fills up.
 	body := make([]byte, 256<<10)
 	full := 0
-	for i := 0; full < 20; i++ {
+	for i := 0; full < 3; i++ {
 		require.Less(t, i, 2000, "the queue never stayed full: memory grows without bound")
-		err := client.Send(ctx, stuck, NewID(), TypeREQ, "a.b", nil, body)
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		err := client.Send(short, stuck, NewID(), TypeREQ, "a.b", nil, body)
+		cancel()
 		if err == nil {
 			full = 0
 			continue
 		}
 		require.ErrorIs(t, err, ErrQueueFull)
 		full++
-		time.Sleep(5 * time.Millisecond)
 	}
+	st := client.Stats()
+	assert.GreaterOrEqual(t, st.QueueFull, uint64(3))
+	assert.GreaterOrEqual(t, st.QueueWaits, st.QueueFull)
+	ps := client.Peers()
+	require.Len(t, ps, 1)
+	assert.Equal(t, 4, ps[0].Queued)
 
 	// The stuck peer holds nothing up.
 	for range 20 {
@@ -143,20 +152,53 @@ func TestStuckPeer(t *testing.T) {
 	})
 }
 
+// TestQueueBackPressure: a Send that finds the queue full waits for room
+// and succeeds once the peer reads again; every message arrives. (The old
+// queue returned ErrQueueFull at once, and a reply that met a full queue
+// was lost.)
+func TestQueueBackPressure(t *testing.T) {
+	ctx := testContext(t)
+	release := make(chan struct{})
+	var got atomic.Int64
+	server := listen(t, Options{Handler: func(Incoming) {
+		<-release
+		got.Add(1)
+	}})
+	client := listen(t, Options{SendQueue: 2})
+
+	const n = 200
+	body := make([]byte, 64<<10) // fills the socket buffers quickly
+	sent := make(chan error, 1)
+	go func() {
+		for range n {
+			if err := client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "a.b", nil, body); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	eventually(t, "a Send to wait for room", func() bool { return client.Stats().QueueWaits > 0 })
+	close(release)
+	require.NoError(t, <-sent)
+	eventually(t, "every message to arrive", func() bool { return got.Load() == n })
+	assert.Zero(t, client.Stats().QueueFull)
+}
+
 // TestPeerRestartInProcess: a peer that restarts at the same endpoint gets
 // each later message exactly once, on one new connection that replaced
 // the dead one.
 func TestPeerRestartInProcess(t *testing.T) {
 	ctx := testContext(t)
 	in := newInbox()
-	b := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
-	a := listen(t, Options{DisableHeartbeat: true})
+	b := listen(t, Options{Handler: in.handler})
+	a := listen(t, Options{})
 	require.NoError(t, a.Send(ctx, b.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil))
 	in.next(t)
 	require.NoError(t, b.Close())
 
 	in2 := newInbox()
-	b2 := listen(t, Options{Endpoint: b.Endpoint(), Handler: in2.handler, DisableHeartbeat: true})
+	b2 := listen(t, Options{Endpoint: b.Endpoint(), Handler: in2.handler})
 	// Messages sent before the old connection's death is noticed are
 	// lost with it, as with ZeroMQ; retry until one arrives.
 	first := ""
@@ -200,9 +242,9 @@ func TestPeerRestartInProcess(t *testing.T) {
 // write a reply to every connection with the identity.
 func TestDuplicateIdentity(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true})
+	server := echoTransport(t, Options{})
 	replies := newInbox()
-	peer := listen(t, Options{Handler: replies.handler, DisableHeartbeat: true})
+	peer := listen(t, Options{Handler: replies.handler})
 	old := rawDealer(t, server.Endpoint(), peer.Endpoint())
 	cur := rawDealer(t, server.Endpoint(), peer.Endpoint())
 
@@ -244,7 +286,7 @@ func TestPeerRestart(t *testing.T) {
 	require.NoError(t, l.Close())
 
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 	roundTrip := func() bool {
 		id := NewID()
 		if client.Send(ctx, ep, id, TypeREQ, "echo.echo", nil, []byte(id)) != nil {
@@ -309,8 +351,8 @@ var _ = context.Background
 func TestCloseFlushesQueuedMessages(t *testing.T) {
 	ctx := testContext(t)
 	in := newInbox()
-	receiver := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
-	sender, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0", DisableHeartbeat: true})
+	receiver := listen(t, Options{Handler: in.handler})
+	sender, err := Listen(ctx, Options{Endpoint: "tcp://127.0.0.1:0"})
 	require.NoError(t, err)
 
 	const n = 500

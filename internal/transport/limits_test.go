@@ -14,7 +14,7 @@ import (
 // make([]byte, 4<<30) and wait for the bytes), and serving goes on.
 func TestHugeFrameHeader(t *testing.T) {
 	in := newInbox()
-	server := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	server := listen(t, Options{Handler: in.handler})
 
 	c := rawConn(t, server.Endpoint(), "tcp://127.0.0.1:1", true)
 	hdr := []byte{flagLong, 0, 0, 0, 0, 0, 0, 0, 0}
@@ -33,7 +33,7 @@ func TestHugeFrameHeader(t *testing.T) {
 // TestHugeFrameInHandshake: the same during the handshake, which zmq4
 // reads: the limit watches the byte stream it is handed.
 func TestHugeFrameInHandshake(t *testing.T) {
-	server := listen(t, Options{DisableHeartbeat: true})
+	server := listen(t, Options{})
 	c := rawConn(t, server.Endpoint(), "", false)
 	hdr := []byte{flagCommand | flagLong, 0, 0, 0, 0, 0, 0, 0, 0}
 	binary.BigEndian.PutUint64(hdr[1:], 4<<30)
@@ -48,7 +48,7 @@ func TestHugeFrameInHandshake(t *testing.T) {
 func TestMessageSizeLimit(t *testing.T) {
 	const max = 1000
 	in := newInbox()
-	server := listen(t, Options{Handler: in.handler, DisableHeartbeat: true, MaxMessageSize: max})
+	server := listen(t, Options{Handler: in.handler, MaxMessageSize: max})
 	id, typ, subj := []byte(NewID()), []byte(TypeREQ), []byte("a.b")
 	body := make([]byte, max-len(id)-len(typ)-len(subj))
 
@@ -57,11 +57,14 @@ func TestMessageSizeLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, in.next(t).Body, len(body))
 
-	// One byte more, spread over frames none of which is too large alone.
+	// One byte more, spread over frames none of which is too large alone:
+	// read past, delivered as TooLarge, the connection kept.
 	_, err = c.Write(message(id, typ, subj, []byte{0x80}, body))
 	require.NoError(t, err)
-	waitClosed(t, c)
-	assert.EqualValues(t, 1, server.Stats().Dropped.TooLarge)
+	got := in.next(t)
+	assert.Equal(t, Incoming{Sender: "tcp://127.0.0.1:1", ID: string(id), Type: TypeREQ, Subject: "a.b", TooLarge: true}, got)
+	assert.EqualValues(t, 1, server.Stats().Oversized)
+	assert.Zero(t, server.Stats().Dropped.TooLarge)
 
 	// Send refuses what the peer would refuse.
 	err = server.Send(testContext(t), server.Endpoint(), string(id), TypeREQ, "a.b", []byte{0x80}, body)
@@ -73,11 +76,11 @@ func TestMessageSizeLimit(t *testing.T) {
 // accept loop runs handshakes one at a time, without a deadline).
 func TestSilentClient(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true, HandshakeTimeout: 200e6})
+	server := echoTransport(t, Options{HandshakeTimeout: 200e6})
 	silent := rawConn(t, server.Endpoint(), "", false)
 
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 	require.NoError(t, client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil))
 	in.next(t)
 
@@ -89,7 +92,7 @@ func TestSilentClient(t *testing.T) {
 // metadata parser panic; the handshake recovers, and serving goes on.
 func TestMalformedMetadata(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true})
+	server := echoTransport(t, Options{})
 	c := rawConn(t, server.Endpoint(), "", false)
 	_, err := c.Write(append(greeting(), command("READY", []byte("\x03abc"))...))
 	require.NoError(t, err)
@@ -97,7 +100,7 @@ func TestMalformedMetadata(t *testing.T) {
 	assert.EqualValues(t, 1, server.Stats().HandshakeFailures)
 
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 	require.NoError(t, client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil))
 	in.next(t)
 }
@@ -107,7 +110,7 @@ func TestMalformedMetadata(t *testing.T) {
 // protocol error that closes the connection.
 func TestCommandsBetweenMessages(t *testing.T) {
 	in := newInbox()
-	server := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	server := listen(t, Options{Handler: in.handler})
 	c := rawConn(t, server.Endpoint(), "tcp://127.0.0.1:1", true)
 	msg := message([]byte(NewID()), []byte(TypeACK), []byte("a.b"), nil, nil)
 	var stream bytes.Buffer

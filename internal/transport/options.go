@@ -5,20 +5,15 @@ import (
 	"time"
 )
 
-// Defaults of Options; the heartbeat ones are lymph's.
+// Defaults of Options.
 const (
-	DefaultMaxMessageSize         = 4 << 20
-	DefaultSendQueue              = 1024
-	DefaultDialTimeout            = 3 * time.Second
-	DefaultDialBackoff            = 100 * time.Millisecond
-	DefaultHandshakeTimeout       = 5 * time.Second
-	DefaultWriteTimeout           = 5 * time.Second
-	DefaultPingInterval           = 1 * time.Second
-	DefaultUnresponsiveAfter      = 3 * time.Second
-	DefaultIdleAfter              = 10 * time.Second
-	DefaultCloseUnresponsiveAfter = 30 * time.Second
-	DefaultCloseIdleAfter         = 60 * time.Second
-	DefaultBusyPoll               = 200 * time.Microsecond
+	DefaultMaxMessageSize   = 4 << 20
+	DefaultSendQueue        = 1024
+	DefaultDialTimeout      = 3 * time.Second
+	DefaultDialBackoff      = 100 * time.Millisecond
+	DefaultHandshakeTimeout = 5 * time.Second
+	DefaultWriteTimeout     = 5 * time.Second
+	DefaultMaxHandshakes    = 512
 )
 
 // Options configure a Transport. The zero value of every field but Endpoint
@@ -33,8 +28,8 @@ type Options struct {
 	// Records caused by peers' input are rate-limited.
 	Logger *slog.Logger
 
-	// Handler is called for every valid message received, except replies
-	// to the transport's own heartbeat pings. It is called from the
+	// Handler is called for every valid message received, including
+	// oversized ones (Incoming.TooLarge). It is called from the
 	// goroutine that reads the sender's connection: calls for messages on
 	// one connection are sequential and in order, calls for messages on
 	// different connections may run concurrently. It must be cheap and
@@ -46,13 +41,31 @@ type Options struct {
 	Handler func(in Incoming)
 
 	// MaxMessageSize bounds the total bytes of the five frames of one
-	// message, sent or received. A peer that announces a bigger frame is
-	// disconnected before anything is allocated for it. Default 4 MiB.
+	// message, sent or received. Nothing over it is ever allocated: a
+	// received message over it is read past and delivered with
+	// Incoming.TooLarge, and a peer that announces more than four times
+	// it (or more than it before the headers) is disconnected. Default
+	// 4 MiB.
 	MaxMessageSize int64
 
-	// SendQueue is each peer's outgoing queue length (the high-water mark):
-	// Send returns ErrQueueFull when it is full. Default 1024.
+	// SendQueue bounds each peer's outgoing queue, in messages (the
+	// high-water mark): a Send that finds it full waits for room until
+	// its context ends, then returns ErrQueueFull. The queue costs memory
+	// in proportion to what it holds, not to this bound. Default 1024.
 	SendQueue int
+
+	// OnPeerDown, when not nil, is called each time the outgoing
+	// connection to endpoint dies (the peer closed it or reset it, a write
+	// failed or timed out, Disconnect) and each time a dial to endpoint
+	// fails, with the reason. Not for connections closed by Close. It is
+	// called from a transport goroutine (the connection's reader, which
+	// sees a peer's exit at once) and must not block.
+	OnPeerDown func(endpoint string, err error)
+
+	// OnPeerUp, when not nil, is called each time a new outgoing
+	// connection to endpoint is established, before any OnPeerDown for
+	// it. It is called from a transport goroutine and must not block.
+	OnPeerUp func(endpoint string)
 
 	// DialTimeout bounds connecting to a peer: TCP connect plus ZMTP
 	// handshake. Default 3 s.
@@ -69,42 +82,28 @@ type Options struct {
 
 	// WriteTimeout is how long a write to a peer may block (the peer not
 	// reading) before its connection is closed; the next Send re-dials.
+	// Close waits as long for each peer's queue to be written out.
 	// Default 5 s.
 	WriteTimeout time.Duration
 
-	// DisableHeartbeat turns the lymph.ping heartbeats off. Peers are then
-	// responsive while connected, unresponsive otherwise, and never closed
-	// for being idle or unresponsive; one that cannot be dialed for
-	// CloseUnresponsiveAfter is forgotten.
-	DisableHeartbeat bool
-
-	// PingInterval is how often every known peer gets a lymph.ping.
-	// Default 1 s.
-	PingInterval time.Duration
-	// UnresponsiveAfter: a peer heard nothing from for this long is
-	// unresponsive. Default 3 s.
-	UnresponsiveAfter time.Duration
-	// IdleAfter: a peer with only heartbeats for this long is idle.
-	// Default 10 s.
-	IdleAfter time.Duration
-	// CloseUnresponsiveAfter: the connection to a peer unresponsive this
-	// long is closed and the peer forgotten until the next Send. Default
-	// 30 s; negative means never.
-	CloseUnresponsiveAfter time.Duration
-	// CloseIdleAfter: the same for a peer idle this long. Default 60 s;
-	// negative means never.
-	CloseIdleAfter time.Duration
+	// MaxHandshakes caps the accepted connections still in their ZMTP
+	// handshake: one accepted past it is closed at once (and counted in
+	// Stats.HandshakeRefusals), so that a flood of silent connections
+	// costs bounded memory. 0 means DefaultMaxHandshakes (512); negative
+	// means no cap.
+	MaxHandshakes int
 
 	// Credentials, when not nil, makes accepted connections use the ZMTP
 	// PLAIN mechanism and accept only these user names and passwords.
 	// Nil means the NULL mechanism (no authentication).
 	Credentials map[string]string
 
-	// BusyPoll is how long the reader of a busy connection polls it for
-	// the next message before it parks, trading a little CPU for much
-	// less latency (see pollReader). Connections from transports in this
-	// process are never polled, nor any on a one-CPU machine. Default
-	// 200 µs; negative never polls.
+	// BusyPoll, when positive, turns busy polling on: the reader of a
+	// connection with calls in progress polls it for up to BusyPoll for
+	// the next message before it parks, trading CPU for latency on
+	// sequential calls (see busypoll.go; 200 µs is a good budget). 0 (the
+	// default) or negative never polls. Connections from transports in
+	// this process are never polled, nor any when GOMAXPROCS is 1.
 	BusyPoll time.Duration
 
 	// Username and Password, when Username is not empty, make outgoing
@@ -131,11 +130,8 @@ func (o Options) withDefaults() Options {
 	def(&o.DialBackoff, DefaultDialBackoff)
 	def(&o.HandshakeTimeout, DefaultHandshakeTimeout)
 	def(&o.WriteTimeout, DefaultWriteTimeout)
-	def(&o.PingInterval, DefaultPingInterval)
-	def(&o.UnresponsiveAfter, DefaultUnresponsiveAfter)
-	def(&o.IdleAfter, DefaultIdleAfter)
-	def(&o.CloseUnresponsiveAfter, DefaultCloseUnresponsiveAfter)
-	def(&o.CloseIdleAfter, DefaultCloseIdleAfter)
-	def(&o.BusyPoll, DefaultBusyPoll)
+	if o.MaxHandshakes == 0 {
+		o.MaxHandshakes = DefaultMaxHandshakes
+	}
 	return o
 }

@@ -2,59 +2,173 @@ package transport
 
 import (
 	"bufio"
-	"io"
+	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// writeBufferSize is each outgoing connection's batch buffer: big enough to
-// gather many small messages into one write, small enough for many peers.
+// writeBufferSize is the batch buffer a writer borrows while it writes: big
+// enough to gather many small messages into one write. It is pooled, so an
+// idle connection holds none.
 const writeBufferSize = 32 << 10
 
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
+
+// maxSpare is the largest queue slice a writer keeps for reuse between
+// batches: sequential traffic reuses it without allocating, and a burst's
+// big slice is let go once written.
+const maxSpare = 16
+
+// errConnDead reports a connection found dead at enqueue: the message was
+// not queued.
+var errConnDead = errors.New("transport: connection dead")
+
 // outConn is one outgoing connection with its queue and writer.
+//
+// The queue is a slice under mu that the writer swaps out whole for each
+// batch, so it costs memory in proportion to what it holds (a channel of
+// SendQueue slots cost ~100 KiB per connection even empty).
 type outConn struct {
-	t     *Transport
-	peer  *peer
-	c     *conn
-	queue chan outMsg
-	// unflushed counts messages queued and not yet written out, so Close
-	// can let them go before it closes the connection.
-	unflushed atomic.Int64
-	done      chan struct{} // closed when dead
-	dead      atomic.Bool
-	once      sync.Once
+	t    *Transport
+	peer *peer
+	c    *conn
+	wake chan struct{} // capacity 1: the queue became non-empty, or a barrier is asked for
+	done chan struct{} // closed when dead
+	dead atomic.Bool
+
+	mu      sync.Mutex
+	q       []outMsg
+	spare   []outMsg      // an emptied batch slice for reuse
+	room    chan struct{} // closed when the writer takes a batch; nil when nobody waits
+	barrier chan struct{} // closed by the writer once the queue is written; see flush
+	closed  bool          // dead, under mu
+
+	once  sync.Once
+	cause error // why it died; set before done is closed
 }
 
-// enqueue hands m to the writer, or reports the queue full.
-func (oc *outConn) enqueue(m outMsg) error {
-	oc.unflushed.Add(1)
+func newOutConn(t *Transport, p *peer, c *conn) *outConn {
+	return &outConn{t: t, peer: p, c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (oc *outConn) signal() {
 	select {
-	case oc.queue <- m:
-		return nil
+	case oc.wake <- struct{}{}:
 	default:
-		oc.unflushed.Add(-1)
-		return ErrQueueFull
 	}
 }
 
-// flushed reports whether everything queued has been written (or the
-// connection is dead, and nothing more will be).
-func (oc *outConn) flushed() bool {
-	return oc.unflushed.Load() <= 0 || oc.dead.Load()
+// enqueue queues m for the writer. When the queue is full it waits for
+// room until ctx ends (back pressure) and then returns ErrQueueFull; it
+// returns errConnDead when the connection is dead and ErrClosed once the
+// Transport is closing.
+func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
+	t := oc.t
+	waited := false
+	oc.mu.Lock()
+	for {
+		if oc.closed {
+			oc.mu.Unlock()
+			if t.closed.Load() {
+				return ErrClosed
+			}
+			return errConnDead
+		}
+		// Checked under mu: Close sets closed before it takes every
+		// connection's mu to place its barrier, so what is queued after
+		// the barrier cannot exist.
+		if t.closed.Load() {
+			oc.mu.Unlock()
+			return ErrClosed
+		}
+		if len(oc.q) < t.opts.SendQueue {
+			break
+		}
+		if oc.room == nil {
+			oc.room = make(chan struct{})
+		}
+		room := oc.room
+		oc.mu.Unlock()
+		if !waited {
+			waited = true
+			t.stats.queueWaits.Add(1)
+		}
+		select {
+		case <-room:
+		case <-oc.done:
+		case <-ctx.Done():
+			t.stats.queueFull.Add(1)
+			return fmt.Errorf("%w: %s: %d messages queued, none written before %v",
+				ErrQueueFull, oc.peer.endpoint, t.opts.SendQueue, ctx.Err())
+		}
+		oc.mu.Lock()
+	}
+	first := len(oc.q) == 0
+	oc.q = append(oc.q, *m)
+	oc.mu.Unlock()
+	if first {
+		oc.signal()
+	}
+	return nil
 }
 
-// die closes the connection; the next Send dials a new one.
+// queued returns how many messages wait for the writer.
+func (oc *outConn) queued() int {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	return len(oc.q)
+}
+
+// flush asks the writer for a barrier: the returned channel is closed once
+// everything queued so far has been written (or the connection died).
+// Called by Close after it stopped new sends.
+func (oc *outConn) flush() <-chan struct{} {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.barrier == nil {
+		oc.barrier = make(chan struct{})
+		if oc.closed {
+			close(oc.barrier)
+		}
+	}
+	b := oc.barrier
+	oc.signal()
+	return b
+}
+
+// die closes the connection, drops what is still queued and forgets it in
+// its peer's record. OnPeerDown is called by the reader, which sees the
+// socket closed at once.
 func (oc *outConn) die(err error) {
 	oc.once.Do(func() {
+		t := oc.t
+		oc.mu.Lock()
+		oc.closed = true
+		unsent := len(oc.q)
+		oc.q, oc.spare = nil, nil
+		if oc.room != nil {
+			close(oc.room)
+			oc.room = nil
+		}
+		if oc.barrier != nil {
+			close(oc.barrier)
+			oc.barrier = nil
+		}
+		oc.mu.Unlock()
+		t.stats.unsent.Add(uint64(unsent))
+		oc.cause = err
 		oc.dead.Store(true)
 		close(oc.done)
 		oc.c.Close()
-		oc.t.untrack(oc.c)
-		oc.t.stats.connsOut.Add(-1)
-		if !oc.t.closed.Load() {
-			oc.t.log.Debug("transport: connection to peer closed",
+		t.untrack(oc.c)
+		t.stats.connsOut.Add(-1)
+		oc.peer.lost(oc)
+		if !t.closed.Load() {
+			t.log.Debug("transport: connection to peer closed",
 				slog.String("peer", oc.peer.endpoint), slog.Any("err", err))
 		}
 	})
@@ -62,60 +176,85 @@ func (oc *outConn) die(err error) {
 
 // readLoop reads the connection only to learn when it dies: a peer's ROUTER
 // never sends on it, and whatever arrives is discarded unparsed (so it costs
-// no memory). EOF or an error marks the connection dead at once, so that
-// Send re-dials instead of writing into a socket nobody reads.
+// no memory; the read buffer is given back while the reader is parked). EOF
+// or an error marks the connection dead at once, so that Send re-dials
+// instead of writing into a socket nobody reads, and OnPeerDown runs as soon
+// as the peer's kernel closed the socket.
 func (oc *outConn) readLoop() {
-	_, err := io.Copy(io.Discard, oc.c.r)
-	if err == nil {
-		err = io.EOF
-	}
+	err := oc.c.r.discardAll()
 	oc.die(err)
+	<-oc.done
+	t := oc.t
+	if f := t.opts.OnPeerDown; f != nil && !t.closed.Load() {
+		f(oc.peer.endpoint, fmt.Errorf("%w: %s: %w", ErrNotConnected, oc.peer.endpoint, oc.cause))
+	}
 }
 
-// writeLoop writes queued messages in batches: everything queued is framed
-// into one buffer and flushed together, one system call for many messages
-// under load. A write blocked for WriteTimeout (the peer stopped reading)
-// kills the connection instead of holding the queue forever.
+// writeLoop writes queued messages in batches: it takes the whole queue,
+// frames it into one buffer and flushes it once, one system call for many
+// messages under load. A write blocked for WriteTimeout (the peer stopped
+// reading) kills the connection instead of holding the queue forever.
 func (oc *outConn) writeLoop() {
 	t := oc.t
-	bw := bufio.NewWriterSize(oc.c.TCPConn, writeBufferSize)
 	timeout := t.opts.WriteTimeout
 	var deadline time.Time
 	for {
-		var m outMsg
 		select {
-		case m = <-oc.queue:
+		case <-oc.wake:
 		case <-oc.done:
-			t.stats.unsent.Add(uint64(len(oc.queue)))
 			return
 		}
-		n := uint64(0)
 		for {
+			oc.mu.Lock()
+			batch := oc.q
+			if len(batch) == 0 {
+				if oc.barrier != nil {
+					close(oc.barrier)
+					oc.barrier = nil
+				}
+				oc.mu.Unlock()
+				break
+			}
+			oc.q, oc.spare = oc.spare, nil
+			if oc.room != nil {
+				close(oc.room)
+				oc.room = nil
+			}
+			oc.mu.Unlock()
+
 			// Refresh the deadline only once half of it is used up:
 			// setting it costs more than reading the clock.
 			if now := time.Now(); deadline.Sub(now) < timeout/2 {
 				deadline = now.Add(timeout)
 				if err := oc.c.SetWriteDeadline(deadline); err != nil {
+					t.stats.unsent.Add(uint64(len(batch)))
 					oc.die(err)
 					return
 				}
 			}
-			writeMessage(bw, &m)
-			n++
-			select {
-			case m = <-oc.queue:
-				continue
-			default:
+			bw := writers.Get().(*bufio.Writer)
+			bw.Reset(oc.c.TCPConn)
+			for i := range batch {
+				writeMessage(bw, &batch[i])
 			}
-			break
+			err := bw.Flush()
+			bw.Reset(nil)
+			writers.Put(bw)
+			n := len(batch)
+			clear(batch) // let the payloads go
+			if cap(batch) <= maxSpare {
+				oc.mu.Lock()
+				if oc.spare == nil && !oc.closed {
+					oc.spare = batch[:0]
+				}
+				oc.mu.Unlock()
+			}
+			if err != nil {
+				t.stats.unsent.Add(uint64(n))
+				oc.die(err)
+				return
+			}
+			t.stats.out.Add(uint64(n))
 		}
-		err := bw.Flush()
-		oc.unflushed.Add(-int64(n))
-		if err != nil {
-			t.stats.unsent.Add(n + uint64(len(oc.queue)))
-			oc.die(err)
-			return
-		}
-		t.stats.out.Add(n)
 	}
 }

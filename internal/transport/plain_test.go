@@ -13,7 +13,7 @@ import (
 func TestPlainAuth(t *testing.T) {
 	ctx := testContext(t)
 	creds := map[string]string{"alice": "s3cret", "bob": ""}
-	server := echoTransport(t, Options{DisableHeartbeat: true, Credentials: creds})
+	server := echoTransport(t, Options{Credentials: creds})
 
 	for _, tc := range []struct {
 		name, user, pass string
@@ -28,7 +28,7 @@ func TestPlainAuth(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := newInbox()
-			client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true, Username: tc.user, Password: tc.pass})
+			client := listen(t, Options{Handler: in.handler, Username: tc.user, Password: tc.pass})
 			err := client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil)
 			if !tc.ok {
 				assert.ErrorIs(t, err, ErrNotConnected)
@@ -50,9 +50,9 @@ func TestPlainAuth(t *testing.T) {
 func TestPlainRedial(t *testing.T) {
 	ctx := testContext(t)
 	creds := map[string]string{"alice": "s3cret"}
-	a := listen(t, Options{DisableHeartbeat: true, Credentials: creds})
-	b := listen(t, Options{DisableHeartbeat: true, Credentials: creds})
-	client := listen(t, Options{DisableHeartbeat: true, Username: "alice", Password: "s3cret"})
+	a := listen(t, Options{Credentials: creds})
+	b := listen(t, Options{Credentials: creds})
+	client := listen(t, Options{Username: "alice", Password: "s3cret"})
 	require.NoError(t, client.Send(ctx, a.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil))
 	require.NoError(t, client.Send(ctx, b.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil))
 	eventually(t, "both received", func() bool { return a.Stats().MessagesIn == 1 && b.Stats().MessagesIn == 1 })

@@ -4,8 +4,7 @@ import "sync/atomic"
 
 // Stats are a Transport's counters since Listen.
 type Stats struct {
-	// MessagesIn counts valid messages received, including heartbeat
-	// replies the transport consumed itself.
+	// MessagesIn counts valid messages received (oversized ones included).
 	MessagesIn uint64
 	// MessagesOut counts messages written to peers' connections.
 	MessagesOut uint64
@@ -17,8 +16,23 @@ type Stats struct {
 	// Accepted and Dialed count connections that completed the handshake;
 	// DialFailures and HandshakeFailures those that did not.
 	Accepted, Dialed, DialFailures, HandshakeFailures uint64
-	// PingsSent and PingReplies count the transport's own heartbeats.
-	PingsSent, PingReplies uint64
+	// Handshaking is the number of accepted connections in their handshake
+	// now; HandshakeRefusals counts connections closed at once because
+	// Options.MaxHandshakes were already running.
+	Handshaking       int64
+	HandshakeRefusals uint64
+	// QueueWaits counts Sends that found their peer's queue full and waited
+	// for room (back pressure); QueueFull those of them whose context ended
+	// first (they returned ErrQueueFull).
+	QueueWaits, QueueFull uint64
+	// ReadBuffers is the number of read buffers connections hold now: a
+	// connection holds one only while it has unread bytes or is reading,
+	// not while its reader waits for the peer, so idle connections cost
+	// none.
+	ReadBuffers int64
+	// Oversized counts messages over MaxMessageSize that were read past and
+	// delivered with Incoming.TooLarge, the connection kept.
+	Oversized uint64
 	// BusyPolls counts reads that busy-polled a busy connection before
 	// parking (Options.BusyPoll); EmptyBusyPolls those of them that found
 	// nothing within the budget, CPU spent for nothing.
@@ -31,7 +45,7 @@ type DropStats struct {
 	BadUTF8     uint64 // id or subject not valid UTF-8
 	UnknownType uint64 // type not REQ, REP, ACK, NACK or ERROR
 	BadIdentity uint64 // sender identity not a UTF-8 tcp://host:port URL
-	TooLarge    uint64 // over MaxMessageSize; the connection is closed too
+	TooLarge    uint64 // far over MaxMessageSize, or before the headers: the connection is closed
 	NoHandler   uint64 // received while Options.Handler is nil
 	Closed      uint64 // received while the transport was closing
 	Unsent      uint64 // queued for a peer whose connection then died
@@ -44,7 +58,10 @@ type counters struct {
 	unsent                                         atomic.Uint64
 	connsIn, connsOut                              atomic.Int64
 	accepted, dialed, dialFailures, handshakeFails atomic.Uint64
-	pingsSent, pingReplies                         atomic.Uint64
+	handshaking                                    atomic.Int64
+	handshakeRefusals, queueWaits, queueFull       atomic.Uint64
+	oversized                                      atomic.Uint64
+	readBufs                                       atomic.Int64
 	busyPolls, emptyBusyPolls                      atomic.Uint64
 }
 
@@ -69,8 +86,12 @@ func (c *counters) snapshot() Stats {
 		Dialed:            c.dialed.Load(),
 		DialFailures:      c.dialFailures.Load(),
 		HandshakeFailures: c.handshakeFails.Load(),
-		PingsSent:         c.pingsSent.Load(),
-		PingReplies:       c.pingReplies.Load(),
+		Handshaking:       c.handshaking.Load(),
+		HandshakeRefusals: c.handshakeRefusals.Load(),
+		QueueWaits:        c.queueWaits.Load(),
+		QueueFull:         c.queueFull.Load(),
+		Oversized:         c.oversized.Load(),
+		ReadBuffers:       c.readBufs.Load(),
 		BusyPolls:         c.busyPolls.Load(),
 		EmptyBusyPolls:    c.emptyBusyPolls.Load(),
 	}

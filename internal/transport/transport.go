@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,8 +25,10 @@ type Transport struct {
 	log      *slog.Logger
 	rlog     *rateLog
 	ln       *net.TCPListener
-	epoch    time.Time // monotonic base of the health timestamps
 	stats    counters
+
+	slots  pollSlots // busy-polling slots; max 0 when polling is off
+	gauges gauges    // calls in progress per peer, while polling
 
 	ctx    context.Context // cancelled by Close; bounds dials
 	cancel context.CancelFunc
@@ -39,8 +42,6 @@ type Transport struct {
 
 	peersMu sync.RWMutex
 	peers   map[string]*peer
-
-	hb *heartbeat // nil when Options.DisableHeartbeat
 }
 
 // Listen binds a Transport at opts.Endpoint and starts receiving. A port of
@@ -67,20 +68,18 @@ func Listen(ctx context.Context, opts Options) (*Transport, error) {
 		log:      o.Logger,
 		rlog:     newRateLog(o.Logger, time.Second),
 		ln:       l.(*net.TCPListener),
-		epoch:    time.Now(),
 		conns:    make(map[*conn]struct{}),
 		peers:    make(map[string]*peer),
+	}
+	if o.BusyPoll > 0 && busyPollSupported {
+		// GOMAXPROCS, not NumCPU: it follows the cgroup CPU quota, so
+		// a one-CPU container on a big node does not poll.
+		t.slots.max = pollerLimit(runtime.GOMAXPROCS(0))
 	}
 	endpoints.Store(t.endpoint, struct{}{})
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.log = t.log.With(slog.String("endpoint", t.endpoint))
 	t.spawn(t.acceptLoop)
-	if o.DisableHeartbeat {
-		t.spawn(t.janitor)
-	} else {
-		t.hb = newHeartbeat(t)
-		t.spawn(t.hb.run)
-	}
 	return t, nil
 }
 
@@ -91,11 +90,12 @@ func (t *Transport) Endpoint() string { return t.endpoint }
 // Stats returns a snapshot of the Transport's counters.
 func (t *Transport) Stats() Stats { return t.stats.snapshot() }
 
-// Close stops the Transport: Send fails from then on, messages already
-// queued are written out (waiting at most WriteTimeout for a slow peer),
-// then it closes the listener and every connection, waits for running
-// Handler calls and for every goroutine it started, and returns. Later
-// calls return nil at once.
+// Close stops the Transport: Send fails with ErrClosed from then on;
+// everything Send accepted before is written out (waiting at most
+// WriteTimeout for slow peers); then it closes the listener and every
+// connection, waits for running Handler calls and for every goroutine it
+// started, and returns. OnPeerDown is not called for the connections it
+// closes. Later calls return nil at once.
 func (t *Transport) Close() error {
 	var err error
 	t.once.Do(func() {
@@ -116,16 +116,28 @@ func (t *Transport) Close() error {
 			c.Close()
 		}
 		t.wg.Wait()
+		t.peersMu.Lock()
+		for _, p := range t.peers {
+			p.mu.Lock()
+			if p.forgetTimer != nil {
+				p.forgetTimer.Stop()
+			}
+			p.mu.Unlock()
+		}
+		t.peersMu.Unlock()
 		endpoints.Delete(t.endpoint)
 	})
 	return err
 }
 
-// flushOutgoing waits, up to limit, until every message already queued has
-// been written: a reply accepted by Send before Close still goes out (a
-// container's Stop sends its last replies just before closing).
+// flushOutgoing places a barrier in every connection's queue and waits, up
+// to limit, until each writer has acknowledged it: everything Send accepted
+// before Close is written out (a container's Stop sends its last replies
+// just before closing). A barrier, not a count of queued messages: the
+// writer closes it only when it has found the queue empty after writing,
+// so no other traffic can make it pass early. Send checks t.closed under
+// each connection's lock, so nothing is queued behind a barrier.
 func (t *Transport) flushOutgoing(limit time.Duration) {
-	deadline := time.Now().Add(limit)
 	t.peersMu.RLock()
 	conns := make([]*outConn, 0, len(t.peers))
 	for _, p := range t.peers {
@@ -134,9 +146,17 @@ func (t *Transport) flushOutgoing(limit time.Duration) {
 		}
 	}
 	t.peersMu.RUnlock()
-	for _, oc := range conns {
-		for !oc.flushed() && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	barriers := make([]<-chan struct{}, len(conns))
+	for i, oc := range conns {
+		barriers[i] = oc.flush()
+	}
+	for _, b := range barriers {
+		select {
+		case <-b:
+		case <-timer.C:
+			return
 		}
 	}
 }
@@ -175,8 +195,8 @@ func (t *Transport) untrack(c *conn) {
 	t.mu.Unlock()
 }
 
-// now returns the monotonic time since Listen, the unit of health stamps.
-func (t *Transport) now() int64 { return int64(time.Since(t.epoch)) }
+// polling reports whether busy polling is on.
+func (t *Transport) polling() bool { return t.slots.max > 0 }
 
 // acceptLoop accepts connections and serves each on its own goroutine, so
 // that one slow or silent client never holds up the others (zmq4's own
@@ -198,12 +218,25 @@ func (t *Transport) acceptLoop() {
 			}
 			continue
 		}
-		c := newConn(nc, inboundReadBuffer)
+		// Each connection in its handshake costs a goroutine and zmq4's
+		// buffers until it speaks or times out: cap them, so that a
+		// flood of silent connections costs bounded memory.
+		if max := t.opts.MaxHandshakes; max > 0 && t.stats.handshaking.Load() >= int64(max) {
+			t.stats.handshakeRefusals.Add(1)
+			nc.SetLinger(0) // an RST: no TIME_WAIT kept for a refused flood
+			nc.Close()
+			t.rlog.warn("handshake-cap", "transport: too many connections in handshake; refused one",
+				slog.Int("max", max), slog.String("remote", nc.RemoteAddr().String()))
+			continue
+		}
+		c := newConn(nc, inboundReadBuffer, &t.stats.readBufs)
 		if !t.track(c) {
 			c.Close()
 			return
 		}
+		t.stats.handshaking.Add(1)
 		if !t.spawn(func() { t.serveInbound(c) }) {
+			t.stats.handshaking.Add(-1)
 			t.untrack(c)
 			c.Close()
 			return
@@ -216,7 +249,9 @@ func (t *Transport) acceptLoop() {
 func (t *Transport) serveInbound(c *conn) {
 	defer t.untrack(c)
 	defer c.Close()
+	defer c.r.drop()
 	id, err := handshake(c, t.serverSecurity(), zmq4.Router, t.endpoint, true, t.opts.HandshakeTimeout)
+	t.stats.handshaking.Add(-1)
 	if err != nil {
 		t.stats.handshakeFails.Add(1)
 		if !t.closed.Load() {
@@ -228,17 +263,24 @@ func (t *Transport) serveInbound(c *conn) {
 	t.stats.accepted.Add(1)
 	t.stats.connsIn.Add(1)
 	defer t.stats.connsIn.Add(-1)
-	if !listening(id) {
-		// A peer in this process shares our Ps: polling for it would
-		// take the CPU its reply needs (measured: in-process echo
-		// went from 41k to 31k calls/s).
-		c.busyPoll(t.opts.BusyPoll, &t.stats)
-	}
 
 	// The identity is per connection: check it once. A bad one does not
 	// close the connection (a libzmq peer would just reconnect); each of
 	// its messages is dropped and counted.
 	sender, senderOK := id, validSender(id)
+	if senderOK {
+		t.peerAlive(sender)
+	}
+	var g *callGauge
+	// A peer in this process shares our Ps: polling for it would take
+	// the CPU its reply needs (measured: in-process echo went from 41k
+	// to 31k calls/s).
+	if t.polling() && senderOK && !listening(sender) {
+		g = t.gauges.acquire(sender)
+		defer t.gauges.release(sender)
+		budget := t.opts.BusyPoll
+		c.busyPoll(budget, &t.slots, func() bool { return g.active(budget) }, &t.stats)
+	}
 	mr := newMsgReader(c.r, t.opts.MaxMessageSize)
 	for {
 		var in Incoming
@@ -256,6 +298,15 @@ func (t *Transport) serveInbound(c *conn) {
 		}
 		in.Sender = sender
 		t.stats.in.Add(1)
+		if in.TooLarge {
+			t.stats.oversized.Add(1)
+			t.rlog.warn("oversized", "transport: message over MaxMessageSize read past",
+				slog.String("sender", logSafe(sender)), slog.String("subject", logSafe(in.Subject)),
+				slog.Int64("limit", t.opts.MaxMessageSize))
+		}
+		if g != nil {
+			g.received(in.Type)
+		}
 		t.deliver(in)
 	}
 }
@@ -283,12 +334,8 @@ func (t *Transport) drop(reason dropReason, sender string) {
 		slog.String("reason", reason.String()), slog.String("sender", logSafe(sender)))
 }
 
-// deliver records a valid message in its sender's health and hands it to
-// the Handler, unless it is a reply to one of our own heartbeat pings.
+// deliver hands a valid message to the Handler.
 func (t *Transport) deliver(in Incoming) {
-	if t.observe(&in) {
-		return
-	}
 	if t.closed.Load() {
 		t.stats.dropped[dropClosed].Add(1)
 		return

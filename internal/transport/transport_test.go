@@ -14,7 +14,7 @@ import (
 )
 
 func TestListenPicksPort(t *testing.T) {
-	tr := listen(t, Options{DisableHeartbeat: true})
+	tr := listen(t, Options{})
 	assert.True(t, strings.HasPrefix(tr.Endpoint(), "tcp://127.0.0.1:"))
 	assert.NotEqual(t, "tcp://127.0.0.1:0", tr.Endpoint())
 	assert.True(t, validSender(tr.Endpoint()))
@@ -29,9 +29,9 @@ func TestListenBadEndpoint(t *testing.T) {
 
 func TestRequestReply(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true})
+	server := echoTransport(t, Options{})
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 
 	id := NewID()
 	headers, body := []byte("\x80"), []byte("\x81\xa4text\xa3foo")
@@ -56,14 +56,14 @@ func TestReplyFromHandler(t *testing.T) {
 	ctx := testContext(t)
 	var server *Transport
 	ready := make(chan struct{})
-	server = listen(t, Options{DisableHeartbeat: true, Handler: func(in Incoming) {
+	server = listen(t, Options{Handler: func(in Incoming) {
 		<-ready
 		err := server.Send(context.Background(), in.Sender, NewID(), TypeREP, in.ID, in.Headers, in.Body)
 		assert.NoError(t, err)
 	}})
 	close(ready)
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 
 	bodies := [][]byte{nil, {}, []byte("x"), make([]byte, 255), make([]byte, 256), make([]byte, 1<<20)}
 	for i, b := range bodies {
@@ -104,14 +104,14 @@ func frames(fs ...string) zmq4.Msg {
 // reading: lymph's Python receive loop dies on it.)
 func TestGarbageIdentityDoesNotDeafen(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true})
+	server := echoTransport(t, Options{})
 	for _, id := range []string{"garbage", "tcp://host", "tcp://h:0", "http://h:1", "tcp://h:1/x", "\xff\xfe"} {
 		d := rawDealer(t, server.Endpoint(), id)
 		require.NoError(t, d.SendMulti(frames(NewID(), TypeREQ, "echo.echo", "", "\xa1x")))
 	}
 
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 	require.NoError(t, client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "echo.echo", nil, []byte("\xa2ok")))
 	assert.Equal(t, "\xa2ok", string(in.next(t).Body))
 	eventually(t, "bad identities counted", func() bool { return server.Stats().Dropped.BadIdentity == 6 })
@@ -121,7 +121,7 @@ func TestGarbageIdentityDoesNotDeafen(t *testing.T) {
 // non-UTF-8 text are dropped and counted, and the connection keeps working.
 func TestInvalidMessagesDropped(t *testing.T) {
 	in := newInbox()
-	server := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	server := listen(t, Options{Handler: in.handler})
 	d := rawDealer(t, server.Endpoint(), "tcp://127.0.0.1:1")
 	id := NewID()
 	bad := []zmq4.Msg{
@@ -155,7 +155,7 @@ func TestInvalidMessagesDropped(t *testing.T) {
 
 func TestSendErrors(t *testing.T) {
 	ctx := testContext(t)
-	tr := listen(t, Options{DisableHeartbeat: true, MaxMessageSize: 100})
+	tr := listen(t, Options{MaxMessageSize: 100})
 	for _, ep := range []string{"", "garbage", "tcp://h", "tcp://h:0", "tcp://h:99999", "udp://h:1"} {
 		assert.ErrorIs(t, tr.Send(ctx, ep, NewID(), TypeREQ, "a.b", nil, nil), ErrBadEndpoint, ep)
 	}
@@ -178,28 +178,45 @@ func TestSendToNobodyFailsFast(t *testing.T) {
 	// default 10 dial retries 250 ms apart.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	gone := listen(t, Options{DisableHeartbeat: true})
+	gone := listen(t, Options{})
 	ep := gone.Endpoint()
 	require.NoError(t, gone.Close())
 
-	tr := listen(t, Options{DisableHeartbeat: true})
+	tr := listen(t, Options{DialBackoff: time.Hour})
 	err := tr.Send(ctx, ep, NewID(), TypeREQ, "a.b", nil, nil)
 	require.ErrorIs(t, err, ErrNotConnected)
 	assert.NoError(t, ctx.Err(), "failed by the caller's deadline, not fast")
 	// Within DialBackoff the failure is returned without dialing again.
 	assert.ErrorIs(t, tr.Send(ctx, ep, NewID(), TypeREQ, "a.b", nil, nil), ErrNotConnected)
-	st, ok := tr.PeerState(ep)
-	assert.True(t, ok)
-	assert.Equal(t, StateUnresponsive, st)
+	assert.EqualValues(t, 1, tr.Stats().DialFailures)
+	ps := tr.Peers()
+	require.Len(t, ps, 1)
+	assert.False(t, ps[0].Connected)
+	assert.ErrorIs(t, ps[0].DialError, ErrNotConnected)
+}
+
+// TestFailedDialForgotten: a failed dial is remembered for DialBackoff
+// only; then the record goes, and the next Send dials again.
+func TestFailedDialForgotten(t *testing.T) {
+	ctx := testContext(t)
+	gone := listen(t, Options{})
+	ep := gone.Endpoint()
+	require.NoError(t, gone.Close())
+
+	tr := listen(t, Options{DialBackoff: 20 * time.Millisecond})
+	require.ErrorIs(t, tr.Send(ctx, ep, NewID(), TypeREQ, "a.b", nil, nil), ErrNotConnected)
+	eventually(t, "the failed record to be forgotten", func() bool { return len(tr.Peers()) == 0 })
+	require.ErrorIs(t, tr.Send(ctx, ep, NewID(), TypeREQ, "a.b", nil, nil), ErrNotConnected)
+	assert.EqualValues(t, 2, tr.Stats().DialFailures)
 }
 
 // TestSendToDeadPeer: once a peer's process is gone, Send stops returning
 // nil: the dead connection is noticed and the re-dial fails.
 func TestSendToDeadPeer(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true})
+	server := echoTransport(t, Options{})
 	in := newInbox()
-	client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+	client := listen(t, Options{Handler: in.handler})
 	require.NoError(t, client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "a.b", nil, nil))
 	in.next(t)
 	require.NoError(t, server.Close())
@@ -215,12 +232,12 @@ func TestSendToDeadPeer(t *testing.T) {
 
 func TestConcurrentSenders(t *testing.T) {
 	ctx := testContext(t)
-	server := echoTransport(t, Options{DisableHeartbeat: true})
+	server := echoTransport(t, Options{})
 	const clients, each = 4, 200
 	var wg sync.WaitGroup
 	for range clients {
 		in := newInbox()
-		client := listen(t, Options{Handler: in.handler, DisableHeartbeat: true})
+		client := listen(t, Options{Handler: in.handler})
 		wg.Go(func() {
 			for range each {
 				if err := client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "a.b", nil, []byte("x")); err != nil {

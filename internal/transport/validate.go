@@ -14,6 +14,15 @@ type Incoming struct {
 	Subject string
 	Headers []byte
 	Body    []byte
+
+	// TooLarge reports a message over Options.MaxMessageSize (but within
+	// four times it) whose id, type and subject frames were valid: its
+	// headers and body were read past without being stored, and are nil.
+	// The connection stays open. The receiver should refuse such a
+	// request at once (a NACK saying why) rather than leave its caller
+	// waiting for a reply that cannot come. Messages far over the limit,
+	// or over it before the headers, still close the connection.
+	TooLarge bool
 }
 
 // Message types of the lymph protocol.
