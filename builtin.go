@@ -66,29 +66,11 @@ func (b *builtin) Inspect() (map[string]any, error) {
 	return map[string]any{"methods": b.c.inspect()}, nil
 }
 
-func (c *Container) inspect() []methodInfo {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	var out []methodInfo
-	for _, name := range sortedKeys(c.ifaces) {
-		for _, inst := range c.ifaces[name] {
-			var version any
-			if inst.version != "" {
-				version = inst.version
-			}
-			for _, m := range sortedMethods(inst.methods) {
-				out = append(out, methodInfo{Name: name + "." + m.name, Version: version, Params: m.params, Help: m.help})
-			}
-		}
-	}
-	return out
-}
-
 // GetMetrics returns the counters, the transport's included.
 func (b *builtin) GetMetrics() ([]metric, error) {
 	out := b.c.metrics.snapshot()
 	if tr := b.c.tr.Load(); tr != nil {
-		out = append(out, transportMetrics(tr)...)
+		out = append(out, transportMetrics(tr, b.c.monitor)...)
 	}
 	return out, nil
 }

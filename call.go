@@ -49,7 +49,7 @@ func (s *syncCall) wait(ctx context.Context, c *Container, id, subject string, d
 	case <-ctx.Done():
 		err = waitError(subject, ctx.Err())
 	}
-	if c.pending.take(id) != nil {
+	if _, ok := c.pending.take(id); ok {
 		return err
 	}
 	<-s.done

@@ -5,14 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
-	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/lymphgo/lymph/internal/health"
 	"github.com/lymphgo/lymph/internal/transport"
 	"github.com/lymphgo/lymph/registry"
 )
@@ -21,6 +23,10 @@ import (
 // them, and sends requests to other services: one lymph instance. Create it
 // with NewContainer, Install services, Start it, and Stop it when done.
 // Its methods are safe for concurrent use.
+//
+// No lock of the container is held across a network or registry call: the
+// table of installed interfaces is immutable and swapped atomically, and the
+// container's phase is one atomic value (see phase).
 type Container struct {
 	cfg     config
 	logger  *slog.Logger
@@ -28,44 +34,32 @@ type Container struct {
 	metrics *metrics
 	pending pendingCalls
 
-	mu       sync.RWMutex // read-locked on every call and request
-	state    containerState
-	ifaces   map[string][]*installed             // by name, newest version first
-	tr       atomic.Pointer[transport.Transport] // set by Start, kept after Stop
-	reg      registry.Registry
-	ownReg   bool
-	resolver *resolver
+	// lifeMu serialises Start, Stop and Install among themselves; the
+	// request and call paths never take it.
+	lifeMu sync.Mutex
+	phase  atomic.Int32 // a phase
+	ifaces atomic.Pointer[ifaceTable]
+
+	// Set by Start, before the phase leaves phaseNew, and kept after Stop.
+	tr        atomic.Pointer[transport.Transport]
+	reg       registry.Registry
+	ownReg    bool
+	resolver  *resolver
+	monitor   *health.Monitor
+	registrar *registrar
 	// serveCtx is the parent of every request's context; it ends when Stop
 	// gives up waiting for in-flight requests.
 	serveCtx    context.Context
 	cancelServe context.CancelFunc
+	// background runs the monitor and the registrar until Stop.
+	background       sync.WaitGroup
+	cancelBackground context.CancelFunc
 
-	// inflight counts requests being served, so Stop can wait for them.
-	// refusals counts the NACKs sent to requests that came while
-	// draining, so the transport outlives them; silent is set before
-	// waiting for them, so no new one starts.
-	workers    *workers
-	inflightMu sync.Mutex
-	inflight   sync.WaitGroup
-	refusals   sync.WaitGroup
-	draining   bool
-	silent     bool
-}
-
-type containerState int
-
-const (
-	stateNew containerState = iota
-	stateRunning
-	stateStopped
-)
-
-// installed is one installed interface.
-type installed struct {
-	name    string
-	version string
-	semver  *semver.Version
-	methods map[string]*method
+	// requests counts requests being served, refusals the NACKs sent
+	// while draining: Stop waits for both before closing the transport.
+	requests *gate
+	refusals *gate
+	workers  *workers
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
@@ -82,25 +76,35 @@ func NewContainer(opts ...Option) (*Container, error) {
 	if base == nil {
 		base = slog.Default()
 	}
+	// The container's own level lets everything through until
+	// lymph.change_loglevel sets one: the user's handler decides.
 	level := new(slog.LevelVar)
+	level.Set(slog.Level(math.MinInt32))
 	c := &Container{
-		cfg:     cfg,
-		level:   level,
-		logger:  slog.New(levelHandler{inner: base.Handler(), level: level}),
-		metrics: newMetrics(),
-		ifaces:  map[string][]*installed{},
+		cfg:      cfg,
+		level:    level,
+		logger:   slog.New(levelHandler{inner: base.Handler(), level: level}),
+		metrics:  newMetrics(),
+		requests: newGate(),
+		refusals: newGate(),
 	}
-	c.pending.calls = map[string]waiter{}
+	c.ifaces.Store(emptyTable)
+	c.pending.calls = map[string]pendingCall{}
 	c.workers = newWorkers(c.serveCounted)
 	c.installBuiltin()
 	return c, nil
 }
 
+func (c *Container) currentPhase() phase { return phase(c.phase.Load()) }
+
 // Install adds svc, a pointer to a struct that embeds lymph.Interface, as an
 // interface of the container, named after the container (WithName) unless
 // the Name option says otherwise. Its exported methods are examined once,
 // here: Install fails, naming each method and the reason, if one does not
-// fit the rpc or raw_rpc shape (use Exclude for exported helpers).
+// fit the rpc or raw_rpc shape (use Exclude for exported helpers). On a
+// running container the interface is served at once and registered, waiting
+// for the registry a short while at most (an unreachable registry is
+// retried in the background).
 func (c *Container) Install(svc any, opts ...InstallOption) error {
 	holder, ok := svc.(interface{ lymphInterface() *Interface })
 	if !ok {
@@ -132,103 +136,104 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 		inst.semver = v
 	}
 	iface := holder.lymphInterface()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if iface.c != nil {
+
+	c.lifeMu.Lock()
+	switch p := c.currentPhase(); {
+	case p > phaseServing:
+		c.lifeMu.Unlock()
+		return fmt.Errorf("lymph: cannot install %T: %w (it is %s)", svc, ErrNotRunning, p)
+	case iface.c != nil:
+		c.lifeMu.Unlock()
 		return fmt.Errorf("lymph: cannot install %T: it is already installed as %q", svc, iface.name)
 	}
-	if err := c.addInterface(inst); err != nil {
+	next, err := c.ifaces.Load().with(inst)
+	if err != nil {
+		c.lifeMu.Unlock()
 		return err
-	}
-	iface.c, iface.name, iface.version = c, cfg.name, cfg.version
-	if c.state == stateRunning {
-		if err := c.register(context.Background(), inst); err != nil {
-			c.logger.Error("cannot register interface", "interface", inst.name, "error", err)
-		}
-	}
-	return nil
-}
-
-// addInterface keeps versions of one name newest first; the caller holds
-// c.mu.
-func (c *Container) addInterface(inst *installed) error {
-	list := c.ifaces[inst.name]
-	for _, other := range list {
-		if other.version == inst.version {
-			return fmt.Errorf("lymph: interface %q version %q is already installed", inst.name, inst.version)
-		}
 	}
 	for name := range inst.methods {
 		c.metrics.serve(inst.name + "." + name)
 	}
-	list = append(list, inst)
-	sort.SliceStable(list, func(i, j int) bool { return newer(list[i], list[j]) })
-	c.ifaces[inst.name] = list
+	iface.c, iface.name, iface.version = c, cfg.name, cfg.version
+	c.ifaces.Store(next)
+	running := c.currentPhase() == phaseServing
+	c.lifeMu.Unlock()
+
+	if running {
+		if err := c.registrar.add(context.Background(), c.instance(inst)); err != nil {
+			return fmt.Errorf("lymph: installed %q, but cannot register it: %w", inst.name, err)
+		}
+	}
 	return nil
 }
 
-func newer(a, b *installed) bool {
-	switch {
-	case a.semver == nil:
-		return false
-	case b.semver == nil:
-		return true
-	}
-	return a.semver.GreaterThan(b.semver)
-}
-
 // Start binds the container's endpoint, registers its interfaces (the
-// builtin lymph one included) and starts serving.
+// builtin lymph one included) and starts serving. ctx bounds Start only.
+// When the registry cannot be reached, Start does not fail: the container
+// serves, keeps trying to register in the background, and lymph.status
+// says the registration is pending.
 func (c *Container) Start(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.state != stateNew {
+	c.lifeMu.Lock()
+	if c.currentPhase() != phaseNew {
+		c.lifeMu.Unlock()
 		return errors.New("lymph: a container starts once")
 	}
-	tr, err := transport.Listen(ctx, transport.Options{
-		Endpoint:               c.cfg.endpoint,
-		Logger:                 c.logger,
-		Handler:                c.handle,
-		MaxMessageSize:         c.cfg.maxMessageSize,
-		SendQueue:              c.cfg.sendQueue,
-		BusyPoll:               c.cfg.busyPoll,
-		Username:               c.cfg.username,
-		Password:               c.cfg.password,
-		Credentials:            c.cfg.credentials,
-		DisableHeartbeat:       !c.cfg.heartbeat,
-		PingInterval:           c.cfg.health.PingInterval,
-		UnresponsiveAfter:      c.cfg.health.UnresponsiveAfter,
-		IdleAfter:              c.cfg.health.IdleAfter,
-		CloseUnresponsiveAfter: c.cfg.health.CloseUnresponsiveAfter,
-		CloseIdleAfter:         c.cfg.health.CloseIdleAfter,
-	})
-	if err != nil {
+	c.phase.Store(int32(phaseStarting))
+	c.lifeMu.Unlock()
+
+	if err := c.start(ctx); err != nil {
+		c.phase.Store(int32(phaseStopped))
 		return fmt.Errorf("lymph: start: %w", err)
 	}
+	c.lifeMu.Lock()
+	c.phase.Store(int32(phaseServing))
+	c.lifeMu.Unlock()
+	c.logger.Info("container started", "endpoint", c.Endpoint(), "identity", c.Identity())
+	return nil
+}
+
+// start does Start's work; on error it has released what it took.
+func (c *Container) start(ctx context.Context) error {
 	reg, own, err := c.openRegistry()
 	if err != nil {
-		tr.Close()
-		return fmt.Errorf("lymph: start: %w", err)
+		return err
 	}
-	c.tr.Store(tr)
 	c.reg, c.ownReg = reg, own
 	c.serveCtx, c.cancelServe = context.WithCancel(context.Background())
+	c.monitor = health.New(c.cfg.health, prober{c})
+	tr, err := transport.Listen(ctx, transport.Options{
+		Endpoint:       c.cfg.endpoint,
+		Logger:         c.logger,
+		Handler:        c.handle,
+		OnPeerDown:     c.peerDown,
+		OnPeerUp:       c.monitor.Up,
+		MaxMessageSize: c.cfg.maxMessageSize,
+		SendQueue:      c.cfg.sendQueue,
+		BusyPoll:       c.cfg.busyPoll,
+		Username:       c.cfg.username,
+		Password:       c.cfg.password,
+		Credentials:    c.cfg.credentials,
+	})
+	if err != nil {
+		c.cancelServe()
+		c.closeRegistry()
+		return err
+	}
+	c.tr.Store(tr)
 	c.resolver = newResolver(reg, c.logger)
-	c.state = stateRunning
-	for _, list := range c.ifaces {
-		for _, inst := range list {
-			if err := c.register(ctx, inst); err != nil {
-				c.state = stateStopped
-				var all []*installed
-				for _, l := range c.ifaces {
-					all = append(all, l...)
-				}
-				_ = c.shutdown(ctx, all)
-				return fmt.Errorf("lymph: start: %w", err)
-			}
+	c.registrar = newRegistrar(reg, c.logger)
+	bg, cancel := context.WithCancel(context.Background())
+	c.cancelBackground = cancel
+	c.background.Add(2)
+	go func() { defer c.background.Done(); c.monitor.Run(bg) }()
+	go func() { defer c.background.Done(); c.registrar.run(bg) }()
+
+	for _, inst := range c.ifaces.Load().all() {
+		if err := c.registrar.add(ctx, c.instance(inst)); err != nil {
+			_ = c.shutdown(ctx, 0)
+			return err
 		}
 	}
-	c.logger.Info("container started", "endpoint", tr.Endpoint(), "identity", registry.Identity(tr.Endpoint()))
 	return nil
 }
 
@@ -243,11 +248,20 @@ func (c *Container) openRegistry() (registry.Registry, bool, error) {
 	if url == "" {
 		url = registry.DefaultURL
 	}
-	reg, err := registry.Open(url)
+	// A container does not wait for its registry to open: it serves while
+	// the registry is down and registers once it answers.
+	reg, err := registry.Open(url, registry.WithLogger(c.logger), registry.WithConnectTimeout(0))
 	if err != nil {
 		return nil, false, fmt.Errorf("registry %q: %w", url, err)
 	}
 	return reg, true, nil
+}
+
+func (c *Container) closeRegistry() error {
+	if c.ownReg {
+		return c.reg.Close()
+	}
+	return nil
 }
 
 func (c *Container) instance(inst *installed) registry.Instance {
@@ -261,47 +275,50 @@ func (c *Container) instance(inst *installed) registry.Instance {
 	}
 }
 
-func (c *Container) register(ctx context.Context, inst *installed) error {
-	return c.reg.Register(ctx, c.instance(inst))
-}
-
-// Stop stops taking requests (new ones get a NACK), unregisters the
-// container's interfaces, waits for requests in flight to finish until ctx
-// ends (then cancels their contexts), fails calls still waiting for replies
-// with ErrNotRunning, and closes the sockets. It returns ctx's error if it
-// had to cut in-flight requests short.
+// Stop stops the container gracefully, as a deploy needs:
+//
+//  1. it unregisters its interfaces and keeps serving for the stop grace
+//     (WithStopGrace), while callers' registry watches see it leave;
+//  2. it refuses new requests (a NACK whose reason says it is stopping, so
+//     a Go caller tries another instance) and waits for requests in flight
+//     to finish, until ctx ends (then it cancels their contexts); their
+//     own calls to other services keep working meanwhile;
+//  3. it fails calls still waiting for replies with ErrNotRunning and
+//     closes the sockets, after writing out the replies already sent.
+//
+// It returns ctx's error if it had to cut in-flight requests short.
+// Calling Stop again, or before Start, returns nil.
 func (c *Container) Stop(ctx context.Context) error {
-	c.mu.Lock()
-	if c.state != stateRunning {
-		c.state = stateStopped
-		c.mu.Unlock()
+	c.lifeMu.Lock()
+	p := c.currentPhase()
+	if p != phaseServing {
+		if p == phaseNew {
+			c.phase.Store(int32(phaseStopped))
+		}
+		c.lifeMu.Unlock()
 		return nil
 	}
-	c.state = stateStopped
-	var all []*installed
-	for _, list := range c.ifaces {
-		all = append(all, list...)
-	}
-	c.mu.Unlock()
-	return c.shutdown(ctx, all)
+	c.phase.Store(int32(phaseLeaving))
+	c.lifeMu.Unlock()
+	return c.shutdown(ctx, c.cfg.stopGrace)
 }
 
-// shutdown does Stop's work without holding c.mu: requests in flight still
-// look up interfaces and send replies while it waits for them.
-func (c *Container) shutdown(ctx context.Context, registered []*installed) error {
-	{
-		for _, inst := range registered {
-			if err := c.reg.Unregister(ctx, c.instance(inst)); err != nil {
-				c.logger.Warn("cannot unregister interface", "interface", inst.name, "error", err)
-			}
+// shutdown walks the phases from leaving to stopped, serving for grace
+// after it unregistered.
+func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
+	c.phase.Store(int32(phaseLeaving))
+	c.registrar.withdrawAll(ctx)
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
 		}
+		t.Stop()
 	}
 
-	c.inflightMu.Lock()
-	c.draining = true
-	c.inflightMu.Unlock()
-	drained := make(chan struct{})
-	go func() { c.inflight.Wait(); close(drained) }()
+	c.phase.Store(int32(phaseDraining))
+	drained := c.requests.close()
 	var err error
 	select {
 	case <-drained:
@@ -311,22 +328,20 @@ func (c *Container) shutdown(ctx context.Context, registered []*installed) error
 	}
 	c.cancelServe()
 	<-drained // methods that ignore their context are waited for: their replies need the transport
-	c.inflightMu.Lock()
-	c.silent = true
-	c.inflightMu.Unlock()
-	c.refusals.Wait()
+	<-c.refusals.close()
 	c.workers.stop()
 
+	c.phase.Store(int32(phaseStopped))
 	c.pending.failAll(ErrNotRunning)
+	c.cancelBackground()
+	c.background.Wait()
 	c.resolver.close()
 	tr := c.tr.Load()
 	if cerr := tr.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
-	if c.ownReg {
-		if cerr := c.reg.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
+	if cerr := c.closeRegistry(); cerr != nil && err == nil {
+		err = cerr
 	}
 	c.logger.Info("container stopped", "endpoint", tr.Endpoint())
 	return err
@@ -352,34 +367,7 @@ func (c *Container) Identity() string {
 // Name returns the container's name (WithName).
 func (c *Container) Name() string { return c.cfg.name }
 
-// running returns the transport and resolver if the container is running.
-func (c *Container) running() (*transport.Transport, *resolver, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.tr.Load(), c.resolver, c.state == stateRunning
-}
-
-// lookupInterface picks the installed interface for a request: the newest
-// version when the request names none, else the newest installed version
-// that satisfies it (lymph's rule: same major, at least the asked version).
+// lookupInterface picks the installed interface for a request.
 func (c *Container) lookupInterface(name, version string) *installed {
-	c.mu.RLock()
-	list := c.ifaces[name]
-	c.mu.RUnlock()
-	if len(list) == 0 {
-		return nil
-	}
-	if version == "" {
-		return list[0]
-	}
-	want, err := semver.NewVersion(version)
-	if err != nil {
-		return nil
-	}
-	for _, inst := range list {
-		if inst.semver != nil && inst.semver.Major() == want.Major() && !inst.semver.LessThan(want) {
-			return inst
-		}
-	}
-	return nil
+	return c.ifaces.Load().lookup(name, version)
 }

@@ -28,7 +28,7 @@ func TestStartPicksAFreePortAndRegisters(t *testing.T) {
 func TestStopLetsInFlightRequestsFinish(t *testing.T) {
 	reg := memoryRegistry(t)
 	svc := &testService{release: make(chan struct{})}
-	server, err := NewContainer(WithLogger(quietLogger()), WithRegistry(reg))
+	server, err := NewContainer(WithLogger(quietLogger()), WithRegistry(reg), WithStopGrace(3*time.Second))
 	require.NoError(t, err)
 	installTestService(svc)(server)
 	require.NoError(t, server.Start(context.Background()))
@@ -41,12 +41,18 @@ func TestStopLetsInFlightRequestsFinish(t *testing.T) {
 	stopped := make(chan error, 1)
 	go func() { stopped <- server.Stop(ctx) }()
 
-	// While draining, the container unregisters and refuses new requests.
+	// It unregisters first, and keeps serving while callers notice.
 	require.Eventually(t, func() bool {
 		instances, _ := reg.Lookup(ctx, "testsvc")
 		return len(instances) == 0
 	}, 5*time.Second, time.Millisecond)
-	assert.ErrorIs(t, client.Proxy(server.Endpoint()).Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil), ErrNack)
+	assert.NoError(t, client.Proxy(server.Endpoint()).Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil), "served during the stop grace")
+	// Then it refuses new requests, saying it is stopping.
+	require.Eventually(t, func() bool { return server.currentPhase() == phaseDraining }, 10*time.Second, time.Millisecond)
+	msg, err := client.Request(ctx, server.Endpoint(), "testsvc.upper", textArgs{Text: "x"})
+	assert.ErrorIs(t, err, ErrNack)
+	require.NotNil(t, msg)
+	assert.Equal(t, reasonStopping, msg.Header(headerNackReason))
 
 	svc.release <- struct{}{}
 	var out string

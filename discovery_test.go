@@ -242,8 +242,7 @@ func TestFrozenInstanceIsAvoided(t *testing.T) {
 	require.NoError(t, frozenCmd.Process.Signal(syscall.SIGSTOP))
 	defer frozenCmd.Process.Signal(syscall.SIGCONT)
 	require.Eventually(t, func() bool {
-		state, ok := client.tr.Load().PeerState(frozen)
-		return ok && state.String() == "unresponsive"
+		return client.monitor.State(frozen).String() == "unresponsive"
 	}, 5*time.Second, 10*time.Millisecond)
 
 	for range 50 {

@@ -2,7 +2,9 @@ package lymph
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"runtime/debug"
 
@@ -13,60 +15,81 @@ import (
 // nilBody is msgpack nil: the body of ACK and NACK.
 var nilBody = []byte{0xc0}
 
+// headerNackReason is the reply header that says why a request was
+// refused. Python lymph ignores unknown headers, so the wire stays lymph's
+// (NACK, body nil); Go callers read it.
+const headerNackReason = "nack_reason"
+
+// Reasons of a NACK. Only reasonStopping is acted on by callers: such a
+// request did no work, so it is sent to another instance.
+const (
+	reasonStopping  = "stopping"
+	reasonTooLarge  = "too large"
+	reasonUnknown   = "unknown interface, method or version"
+	reasonBadArgs   = "bad arguments"
+	reasonBadHeader = "undecodable headers"
+	reasonFailed    = "failed"
+	reasonRefused   = "refused by the method"
+)
+
 // handle receives every valid message from the transport's receive loop. It
-// must not block: requests are served on their own goroutine, and replies
-// to our own requests go to their waiting Future.
+// must not block: requests are served on worker goroutines, and replies to
+// our own requests go to their waiting call.
 func (c *Container) handle(in transport.Incoming) {
 	if in.Type != TypeRequest {
 		c.pending.deliver(c, in)
 		return
 	}
-	c.inflightMu.Lock()
-	if c.draining {
-		if !c.silent {
-			c.refusals.Add(1)
-			go func() {
-				defer c.refusals.Done()
-				c.refuseStopping(in)
-			}()
-		}
-		c.inflightMu.Unlock()
+	c.monitor.Heard(in.Sender, in.Subject != pingSubject)
+	if c.requests.enter() {
+		c.workers.run(in)
 		return
 	}
-	c.inflight.Add(1)
-	c.inflightMu.Unlock()
-	c.workers.run(in)
+	// Draining: say so at once, so that the caller goes elsewhere instead
+	// of waiting out its deadline. Once even refusals are over, the
+	// transport is about to close and nothing can answer.
+	if c.refusals.enter() {
+		go func() {
+			defer c.refusals.leave()
+			c.refuseStopping(in)
+		}()
+	}
 }
 
-// serveCounted serves a request counted in inflight.
+// serveCounted serves a request counted in by the requests gate.
 func (c *Container) serveCounted(in transport.Incoming) {
-	defer c.inflight.Done()
+	defer c.requests.leave()
 	c.serve(in)
 }
 
 // serve answers one request: lymph's dispatcher.
 func (c *Container) serve(in transport.Incoming) {
 	req, err := incomingMessage(in)
+	if in.TooLarge {
+		c.metrics.count(in.Subject, metricBadRequest)
+		c.refuseMessage(req, reasonTooLarge, nil)
+		return
+	}
 	if err != nil {
 		c.metrics.count(in.Subject, metricBadRequest)
-		c.refuseMessage(req, "undecodable headers", err)
+		c.refuseMessage(req, reasonBadHeader, err)
 		return
 	}
 	ifaceName, methodName, ok := splitSubject(req.Subject)
 	if !ok {
-		c.refuseMessage(req, "malformed subject", nil)
+		c.refuseMessage(req, reasonUnknown, nil)
 		return
 	}
 	inst := c.lookupInterface(ifaceName, req.Version())
 	if inst == nil {
 		c.metrics.count(req.Subject, metricUnknown)
-		c.refuseMessage(req, "unknown interface or version", nil)
+		c.refuseMessage(req, reasonUnknown, nil)
 		return
 	}
 	m := inst.methods[methodName]
 	if m == nil {
 		c.metrics.count(req.Subject, metricUnknown)
-		c.refuseMessage(req, "unknown method", nil)
+		c.refuseMessage(req, reasonUnknown, nil)
 		return
 	}
 	c.metrics.count(req.Subject, metricRequest)
@@ -98,13 +121,13 @@ func (c *Container) serveRPC(ctx context.Context, inst *installed, m *method, re
 	args, err := m.decodeArgs(ctx, req.body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricBadRequest)
-		c.refuseMessage(req, "bad arguments", err)
+		c.refuseMessage(req, reasonBadArgs, err)
 		return
 	}
 	out, panicked := c.invoke(req, m, args)
 	if panicked {
 		c.metrics.count(req.Subject, metricError)
-		c.sendReply(req, TypeNack, "", nil, nilBody)
+		c.nack(req, reasonFailed)
 		return
 	}
 	if errv := out[len(out)-1]; !errv.IsNil() {
@@ -119,7 +142,7 @@ func (c *Container) serveRPC(ctx context.Context, inst *installed, m *method, re
 	headers, encoded, err := codec.MarshalMessage(req.TraceID(), inst.version, body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricError)
-		c.refuseMessage(req, "cannot encode the result", err)
+		c.refuseMessage(req, reasonFailed, err)
 		return
 	}
 	c.transmit(req, TypeReply, headers, encoded)
@@ -134,8 +157,12 @@ func (c *Container) replyError(req *Message, inst *installed, m *method, err err
 			return
 		}
 	}
-	c.logger.Error("method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
-	c.sendReply(req, TypeNack, "", nil, nilBody)
+	level := slog.LevelError
+	if errors.Is(err, context.Canceled) && c.serveCtx.Err() != nil {
+		level = slog.LevelInfo // cut short by Stop, as Stop said
+	}
+	c.logger.Log(context.Background(), level, "method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
+	c.nack(req, reasonFailed)
 }
 
 func (c *Container) serveRaw(ctx context.Context, inst *installed, m *method, req *Message) {
@@ -143,7 +170,7 @@ func (c *Container) serveRaw(ctx context.Context, inst *installed, m *method, re
 	args, err := m.decodeArgs(ctx, req.body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricBadRequest)
-		c.refuseMessage(req, "bad arguments", err)
+		c.refuseMessage(req, reasonBadArgs, err)
 		return
 	}
 	args[0] = reflect.ValueOf(ch) // the channel takes the context's place
@@ -199,40 +226,43 @@ func (m *method) firstArg() int {
 	return 1
 }
 
-// refuseStopping NACKs a request that came while the container stops: the
-// caller learns at once instead of timing out. Not worth a warning: peers'
-// heartbeat pings arrive this way all the time.
+// refuseStopping NACKs a request that came while the container drains:
+// the caller learns at once, and that the request did no work. Not worth a
+// warning: peers' heartbeat pings arrive this way all the time.
 func (c *Container) refuseStopping(in transport.Incoming) {
 	req, _ := incomingMessage(in)
 	c.logger.Debug("request refused: container is stopping", "subject", req.Subject, "source", req.Source, "trace_id", req.TraceID())
-	c.sendReply(req, TypeNack, "", nil, nilBody)
+	c.nack(req, reasonStopping)
 }
 
-// refuseMessage NACKs a request and logs why: the caller learns only that it
-// was refused, the log says why.
+// refuseMessage NACKs a request and logs why.
 func (c *Container) refuseMessage(req *Message, reason string, err error) {
 	c.logger.Warn("request refused", "reason", reason, "subject", req.Subject, "source", req.Source,
 		"trace_id", req.TraceID(), "error", err)
-	c.sendReply(req, TypeNack, "", nil, nilBody)
+	c.nack(req, reason)
 }
 
-// sendReply answers req. A NACK carries only the trace id, as lymph's
-// dispatcher sends it; other replies carry the interface's version too.
-func (c *Container) sendReply(req *Message, typ, version string, extra map[string]any, body []byte) {
-	var headers []byte
-	var err error
-	if typ == TypeNack {
-		headers, err = codec.Marshal(map[string]any{"trace_id": req.TraceID()})
-	} else {
-		headers, err = codec.MarshalHeaders(req.TraceID(), version, extra)
+// nack refuses req, saying why in the reason header. A NACK carries the
+// trace id and the reason, no version, as lymph's dispatcher sends it.
+func (c *Container) nack(req *Message, reason string) {
+	headers, err := codec.Marshal(map[string]any{codec.HeaderTraceID: req.TraceID(), headerNackReason: reason})
+	if err != nil {
+		return // a string map always encodes
 	}
+	c.transmit(req, TypeNack, headers, nilBody)
+}
+
+// sendReply answers req with a reply of another type than NACK.
+func (c *Container) sendReply(req *Message, typ, version string, extra map[string]any, body []byte) {
+	if typ == TypeNack {
+		c.nack(req, reasonRefused)
+		return
+	}
+	headers, err := codec.MarshalHeaders(req.TraceID(), version, extra)
 	if err != nil {
 		c.logger.Error("cannot encode reply headers", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
-		headers, err = codec.Marshal(map[string]any{"trace_id": req.TraceID()})
-		if err != nil {
-			return
-		}
-		typ, body = TypeNack, nilBody
+		c.nack(req, reasonFailed)
+		return
 	}
 	c.transmit(req, typ, headers, body)
 }
@@ -245,8 +275,9 @@ func (c *Container) transmit(req *Message, typ string, headers, body []byte) {
 		c.metrics.count(req.Subject, metricNack)
 	}
 	tr := c.tr.Load()
-	// The transport only waits when it must dial the caller, and bounds that
-	// wait itself (its DialTimeout).
+	// A full queue makes Send wait for room: back pressure, never a reply
+	// dropped. The transport bounds the wait (a peer that stops reading for
+	// its WriteTimeout loses its connection, and a dial its DialTimeout).
 	if err := tr.Send(context.Background(), req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
 		c.logger.Warn("cannot send reply", "type", typ, "subject", req.Subject, "to", req.Source,
 			"trace_id", req.TraceID(), "error", err)

@@ -34,6 +34,11 @@ var (
 	// ErrNotRunning is returned by calls made through a container that has
 	// not been started or has been stopped.
 	ErrNotRunning = errors.New("lymph: container not running")
+	// ErrConnectionLost means the connection to the instance died while
+	// the call waited for its reply: the request may have been processed.
+	// Calls fail with it as soon as the connection drops, rather than at
+	// their deadline.
+	ErrConnectionLost = errors.New("lymph: connection lost; the request may have been processed")
 )
 
 type timeoutError struct{}
@@ -109,10 +114,17 @@ func (t *ErrorType) Errorf(format string, args ...any) *RemoteError {
 	return t.New(fmt.Sprintf(format, args...))
 }
 
-// nackError is ErrNack with the subject that was refused.
-type nackError struct{ subject string }
+// nackError is ErrNack with the subject that was refused, and why when the
+// server said (a Go server does, in the nack_reason header; Python lymph
+// does not).
+type nackError struct{ subject, reason string }
 
-func (e *nackError) Error() string { return ErrNack.Error() + ": " + e.subject }
+func (e *nackError) Error() string {
+	if e.reason != "" {
+		return ErrNack.Error() + ": " + e.subject + ": " + e.reason
+	}
+	return ErrNack.Error() + ": " + e.subject
+}
 func (e *nackError) Unwrap() error { return ErrNack }
 
 // unexpectedReplyError reports a reply of a type a caller cannot take, such

@@ -121,7 +121,8 @@ func replyError(subject string, m *Message) error {
 	case TypeReply, TypeAck:
 		return nil
 	case TypeNack:
-		return &nackError{subject: subject}
+		reason, _ := m.Header(headerNackReason).(string)
+		return &nackError{subject: subject, reason: reason}
 	case TypeError:
 		return m.remoteError()
 	}

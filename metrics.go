@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/lymphgo/lymph/internal/health"
 	"github.com/lymphgo/lymph/internal/transport"
 )
 
@@ -86,9 +87,9 @@ func (m *metrics) snapshot() []metric {
 	return append(out, metric{"rpc.late_replies", m.lateReplies.Load(), map[string]any{}})
 }
 
-// transportMetrics reports the transport's counters and each peer's health
-// in get_metrics' shape.
-func transportMetrics(tr *transport.Transport) []metric {
+// transportMetrics reports the transport's counters, and the health of
+// each instance in use, in get_metrics' shape.
+func transportMetrics(tr *transport.Transport, monitor *health.Monitor) []metric {
 	st := tr.Stats()
 	none := map[string]any{}
 	out := []metric{
@@ -112,11 +113,16 @@ func transportMetrics(tr *transport.Transport) []metric {
 	} {
 		out = append(out, metric{"transport.dropped", n, map[string]any{"reason": reason}})
 	}
+	connected := map[string]bool{}
 	for _, p := range tr.Peers() {
+		connected[p.Endpoint] = p.Connected
+	}
+	for _, p := range monitor.Peers() {
 		tags := map[string]any{"peer": p.Endpoint, "state": p.State.String()}
 		out = append(out,
 			metric{"transport.peer_rtt_ms", float64(p.RTT.Mean) / float64(time.Millisecond), tags},
-			metric{"transport.peer_connected", p.Connected, tags})
+			metric{"transport.peer_outstanding", p.Outstanding, tags},
+			metric{"transport.peer_connected", connected[p.Endpoint], tags})
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/lymphgo/lymph/internal/health"
 	"github.com/lymphgo/lymph/registry"
 )
 
@@ -27,8 +28,8 @@ type config struct {
 	username       string
 	password       string
 	credentials    map[string]string
-	heartbeat      bool
-	health         Health
+	health         health.Config
+	stopGrace      time.Duration
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats
@@ -50,13 +51,35 @@ type Health struct {
 }
 
 // WithHealth sets the heartbeat's timings.
-func WithHealth(h Health) Option { return func(c *config) { c.health = h } }
+func WithHealth(h Health) Option {
+	return func(c *config) {
+		c.health.PingInterval = h.PingInterval
+		c.health.UnresponsiveAfter = h.UnresponsiveAfter
+		c.health.IdleAfter = h.IdleAfter
+		c.health.CloseUnresponsiveAfter = h.CloseUnresponsiveAfter
+		c.health.CloseIdleAfter = h.CloseIdleAfter
+	}
+}
+
+// DefaultStopGrace is how long Stop keeps serving after unregistering, by
+// default: time for callers' registry watches to see the instance leave.
+const DefaultStopGrace = time.Second
+
+// WithStopGrace sets how long Stop keeps serving requests after it
+// unregistered the container, before it refuses new ones and drains: long
+// enough for callers to learn from the registry that it left (their
+// watches see it within milliseconds on ZooKeeper and local:), so that a
+// rolling restart fails no call. Stop's context bounds it too. The default
+// is DefaultStopGrace; 0 or less stops at once (for tests).
+func WithStopGrace(d time.Duration) Option {
+	return func(c *config) { c.stopGrace = max(d, 0) }
+}
 
 func defaultConfig() config {
 	return config{
 		endpoint:  "tcp://127.0.0.1:0",
 		timeout:   DefaultTimeout,
-		heartbeat: true,
+		stopGrace: DefaultStopGrace,
 	}
 }
 
@@ -96,23 +119,15 @@ func WithMaxMessageSize(n int64) Option { return func(c *config) { c.maxMessageS
 // past it, sends to that peer fail at once instead of piling up.
 func WithSendQueue(n int) Option { return func(c *config) { c.sendQueue = n } }
 
-// WithBusyPoll sets how long a container's reader of a busy connection
-// polls it for the next message before it sleeps. Polling saves the
-// thread wake-up a sleeping reader pays on every message: on a 2-core VM
-// it took sequential calls between two processes from 12k to 33k a second,
-// at less CPU per call. Only connections whose recent messages came within
-// half of d poll; never those from containers in the same process, and
-// nothing polls on a one-CPU machine. But a connection that gets a message
-// every 100 µs or so keeps a reader polling (measured: 81 % of a CPU
-// against 57 % asleep). The default is 200 µs; 0 or less turns polling
-// off, for hosts where idle CPU matters more than latency.
+// WithBusyPoll turns busy polling on: the reader of a connection with
+// calls pending polls it for up to d before it sleeps in Go's network
+// poller. Polling saves the thread wake-up a sleeping reader pays on every
+// message, which is most of a sequential round trip between processes on
+// a virtual machine, at the price of CPU spent spinning; see the README's
+// speed section for what it gains and costs. Nothing polls on a one-CPU
+// process (GOMAXPROCS 1). The default is off; 0 or less keeps it off.
 func WithBusyPoll(d time.Duration) Option {
-	return func(c *config) {
-		if d <= 0 {
-			d = -1 // the transport's "never"; 0 there means its default
-		}
-		c.busyPoll = d
-	}
+	return func(c *config) { c.busyPoll = max(d, 0) }
 }
 
 // WithPlainAuth makes the container present a ZMTP PLAIN username and
@@ -132,4 +147,4 @@ func WithPlainCredentials(credentials map[string]string) Option {
 
 // WithoutHeartbeat turns off the once-a-second lymph.ping to every peer.
 // Dead peers are then noticed only when their connection breaks.
-func WithoutHeartbeat() Option { return func(c *config) { c.heartbeat = false } }
+func WithoutHeartbeat() Option { return func(c *config) { c.health.DisablePings = true } }

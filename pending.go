@@ -1,14 +1,18 @@
 package lymph
 
 import (
+	"context"
 	"fmt"
 	"sync"
+	"time"
 
+	"github.com/lymphgo/lymph/internal/codec"
+	"github.com/lymphgo/lymph/internal/health"
 	"github.com/lymphgo/lymph/internal/transport"
 )
 
-// waiter is a request in flight, waiting for its reply: a Future, or a
-// synchronous call.
+// waiter is a request in flight, waiting for its reply: a Future, a
+// synchronous call, or a heartbeat ping.
 type waiter interface {
 	// complete hands over the reply, or the reason there is none. It is
 	// called once, by whoever took the waiter out of the pending table, and
@@ -16,56 +20,132 @@ type waiter interface {
 	complete(reply transport.Incoming, err error)
 }
 
+// pendingCall is one entry of the pending table: who waits, and what is
+// needed to send the request again elsewhere when the instance refused it
+// unprocessed (it was stopping).
+type pendingCall struct {
+	w       waiter
+	peer    *health.Peer // where it went; its outstanding count includes this call
+	subject string
+	// For calls by service name, to resend on a refusal that did no work.
+	proxy         *Proxy
+	ctx           context.Context
+	headers, body []byte
+	tries         int
+	deadline      time.Time
+	// sent is set once Send accepted the request: only such calls can be
+	// lost with a connection.
+	sent bool
+}
+
 // pendingCalls maps the ids of requests in flight to their waiters. Taking
-// a waiter out of it is what entitles a party (the reply, a timer, a
-// context, Stop) to complete it, so each completes exactly once and nothing
-// stays behind.
+// an entry out of it is what entitles a party (the reply, a timer, a
+// context, a dead connection, Stop) to complete it, so each completes
+// exactly once and nothing stays behind.
 type pendingCalls struct {
 	mu    sync.Mutex
-	calls map[string]waiter
+	calls map[string]pendingCall
 }
 
-func (p *pendingCalls) add(id string, w waiter) {
+func (p *pendingCalls) add(id string, pc pendingCall) {
+	pc.peer.Begin()
 	p.mu.Lock()
-	p.calls[id] = w
+	p.calls[id] = pc
 	p.mu.Unlock()
 }
 
-func (p *pendingCalls) take(id string) waiter {
+// markSent notes that the request of id is on its way.
+func (p *pendingCalls) markSent(id string) {
 	p.mu.Lock()
-	w := p.calls[id]
+	if pc, ok := p.calls[id]; ok {
+		pc.sent = true
+		p.calls[id] = pc
+	}
+	p.mu.Unlock()
+}
+
+// take removes the entry of id and ends its count on the peer.
+func (p *pendingCalls) take(id string) (pendingCall, bool) {
+	p.mu.Lock()
+	pc, ok := p.calls[id]
 	delete(p.calls, id)
 	p.mu.Unlock()
-	return w
+	if ok {
+		pc.peer.End()
+	}
+	return pc, ok
 }
 
 // expire completes the call with id with err, if it is still waiting.
 func (p *pendingCalls) expire(id string, err error) {
-	if w := p.take(id); w != nil {
-		w.complete(transport.Incoming{}, err)
+	if pc, ok := p.take(id); ok {
+		pc.w.complete(transport.Incoming{}, err)
 	}
 }
 
 // deliver hands a reply to the call waiting for it. A reply nobody waits
 // for (it came after the deadline, or it answers nothing we sent) is
-// dropped: lymph's timeouts are the caller's alone.
+// dropped: lymph's timeouts are the caller's alone. A NACK that says the
+// instance was stopping did no work: a call by name goes to another
+// instance instead.
 func (p *pendingCalls) deliver(c *Container, in transport.Incoming) {
-	w := p.take(in.Subject)
-	if w == nil {
+	pc, ok := p.take(in.Subject)
+	if !ok {
+		c.monitor.Heard(in.Sender, true)
 		c.metrics.lateReplies.Add(1)
 		c.logger.Debug("dropping a reply nobody waits for", "type", in.Type, "in_reply_to", in.Subject, "source", in.Sender)
 		return
 	}
-	w.complete(in, nil)
+	_, ping := pc.w.(*pingCall)
+	c.monitor.Heard(in.Sender, !ping)
+	if in.Type == TypeNack && pc.proxy != nil && pc.tries < maxResends && nackReason(in.Headers) == reasonStopping {
+		go c.resend(pc, in)
+		return
+	}
+	pc.w.complete(in, nil)
+}
+
+// sentTo lists the calls that were sent to endpoint and still wait.
+func (p *pendingCalls) sentTo(endpoint string) []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ids []string
+	for id, pc := range p.calls {
+		if pc.sent && pc.peer.Endpoint() == endpoint {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// fail completes the calls of ids that still wait with err.
+func (p *pendingCalls) fail(ids []string, err error) {
+	for _, id := range ids {
+		if pc, ok := p.take(id); ok {
+			pc.w.complete(transport.Incoming{}, fmt.Errorf("%w: %s: %v", ErrConnectionLost, pc.subject, err))
+		}
+	}
 }
 
 // failAll completes every waiting call with err: the container is stopping.
 func (p *pendingCalls) failAll(err error) {
 	p.mu.Lock()
 	calls := p.calls
-	p.calls = map[string]waiter{}
+	p.calls = map[string]pendingCall{}
 	p.mu.Unlock()
-	for _, w := range calls {
-		w.complete(transport.Incoming{}, fmt.Errorf("%w: the container stopped", err))
+	for _, pc := range calls {
+		pc.peer.End()
+		pc.w.complete(transport.Incoming{}, fmt.Errorf("%w: the container stopped", err))
 	}
+}
+
+// nackReason reads the reason header of a NACK, "" when it has none (Python
+// lymph sends none).
+func nackReason(headers []byte) string {
+	h, err := codec.UnmarshalHeaders(headers)
+	if err != nil {
+		return ""
+	}
+	r, _ := h[headerNackReason].(string)
+	return r
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/lymphgo/lymph/internal/codec"
 	"github.com/lymphgo/lymph/internal/transport"
+	"github.com/lymphgo/lymph/registry"
 )
 
 // Proxy calls the methods of one service: lymph's proxy. It is cheap to make
@@ -18,11 +18,12 @@ import (
 // exists: it sends the request, and the server's NACK (or the timeout) says
 // so.
 type Proxy struct {
-	c         *Container
-	name      string   // service name; "" when the proxy targets an endpoint
-	endpoints []string // the one fixed tcp:// endpoint; nil to resolve name
-	opts      proxyOptions
-	next      atomic.Uint64 // round-robin position
+	c       *Container
+	name    string   // service name; "" when the proxy targets an endpoint
+	fixed   []string // the one tcp:// endpoint, when name is ""
+	badAddr error    // why the address cannot be called, found at Proxy
+	opts    proxyOptions
+	next    atomic.Uint64 // round-robin position
 }
 
 // ProxyOption configures a Proxy.
@@ -55,8 +56,10 @@ func ProxyIdempotent() ProxyOption {
 	return func(o *proxyOptions) { o.idempotent = true }
 }
 
-// ProxyRoundRobin picks instances in turn instead of at random (lymph's
-// choice).
+// ProxyRoundRobin picks instances in turn instead of by load. The default
+// picks two live instances at random and sends to the one with fewer calls
+// outstanding (the "power of two choices"), so a slow or frozen instance
+// stops getting new calls as soon as its calls pile up.
 func ProxyRoundRobin() ProxyOption {
 	return func(o *proxyOptions) { o.roundRobin = true }
 }
@@ -65,20 +68,33 @@ func ProxyRoundRobin() ProxyOption {
 // registry on each call ("echo", or "echo@1.2" to ask for a version), or a
 // literal endpoint "tcp://host:port". A proxy to a name sends method m as
 // subject "name.m"; a proxy to an endpoint takes full subjects
-// ("echo.upper"), since an endpoint can serve several interfaces.
+// ("echo.upper"), since an endpoint can serve several interfaces. An
+// address that cannot work (empty, or a version that does not parse) makes
+// every call fail with an error saying why.
 func (c *Container) Proxy(address string, opts ...ProxyOption) *Proxy {
 	p := &Proxy{c: c}
 	for _, o := range opts {
 		o(&p.opts)
 	}
-	if strings.HasPrefix(address, "tcp://") {
-		p.endpoints = []string{address}
-		return p
+	switch {
+	case address == "":
+		p.badAddr = errors.New("lymph: proxy address is empty (want a service name or tcp://host:port)")
+	case strings.HasPrefix(address, "tcp://"):
+		p.fixed = []string{address}
+	default:
+		name, version, _ := strings.Cut(address, "@")
+		p.name = name
+		if version != "" && p.opts.version == "" {
+			p.opts.version = version
+		}
+		if name == "" {
+			p.badAddr = fmt.Errorf("lymph: proxy address %q has no service name", address)
+		}
 	}
-	name, version, _ := strings.Cut(address, "@")
-	p.name = name
-	if version != "" && p.opts.version == "" {
-		p.opts.version = version
+	if p.badAddr == nil && p.opts.version != "" {
+		if _, err := registry.ParseConstraint(p.opts.version); err != nil {
+			p.badAddr = fmt.Errorf("lymph: proxy %q: %w", address, err)
+		}
 	}
 	return p
 }
@@ -95,11 +111,12 @@ func (p *Proxy) Call(ctx context.Context, method string, args, result any) error
 	}
 	call := syncCalls.Get().(*syncCall)
 	defer call.release()
-	id, err := p.c.startCall(ctx, p, subject, args, call)
+	timeout := p.timeout(ctx)
+	id, err := p.c.startCall(ctx, p, subject, args, timeout, call)
 	if err != nil {
 		return err
 	}
-	if err := call.wait(ctx, p.c, id, subject, p.timeout(ctx)); err != nil {
+	if err := call.wait(ctx, p.c, id, subject, timeout); err != nil {
 		return err
 	}
 	if err := replyError(subject, &call.reply); err != nil {
@@ -129,6 +146,9 @@ func Call[R any](ctx context.Context, p *Proxy, method string, args any) (R, err
 }
 
 func (p *Proxy) subject(method string) (string, error) {
+	if p.badAddr != nil {
+		return "", p.badAddr
+	}
 	if p.name != "" {
 		return p.name + "." + method, nil
 	}
@@ -146,27 +166,40 @@ func (c *Container) Request(ctx context.Context, address, subject string, args a
 	if _, _, ok := splitSubject(subject); !ok {
 		return nil, fmt.Errorf("lymph: request subject must be interface.method, got %q", subject)
 	}
-	return c.deferCall(ctx, c.Proxy(address), subject, args).Message(ctx)
+	p := c.Proxy(address)
+	if p.badAddr != nil {
+		return nil, p.badAddr
+	}
+	return c.deferCall(ctx, p, subject, args).Message(ctx)
 }
 
 // deferCall sends a request whose reply a Future waits for.
 func (c *Container) deferCall(ctx context.Context, p *Proxy, subject string, args any) *Future {
 	f := newFuture(subject)
-	id, err := c.startCall(ctx, p, subject, args, f)
+	timeout := p.timeout(ctx)
+	id, err := c.startCall(ctx, p, subject, args, timeout, f)
 	if err != nil {
 		f.complete(transport.Incoming{}, err)
 		return f
 	}
-	f.arm(ctx, p.timeout(ctx), func(err error) { c.pending.expire(id, err) })
+	f.arm(ctx, timeout, func(err error) { c.pending.expire(id, err) })
 	return f
 }
+
+// maxTries bounds the instances one call tries when they cannot be
+// reached; maxResends the instances it is sent to again after a refusal
+// that did no work.
+const (
+	maxTries   = 4
+	maxResends = 2
+)
 
 // startCall is every call's one way out: encode, pick an instance, register
 // w for the reply, send. It returns the request's id, or an error when the
 // request was not sent, and w is then not registered.
-func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, args any, w waiter) (string, error) {
-	tr, res, ok := c.running()
-	if !ok {
+func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, args any, timeout time.Duration, w waiter) (string, error) {
+	tr := c.tr.Load()
+	if !c.currentPhase().calling() || tr == nil {
 		return "", fmt.Errorf("%w: %s", ErrNotRunning, subject)
 	}
 	if err := ctx.Err(); err != nil {
@@ -185,17 +218,36 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 	if err != nil {
 		return "", fmt.Errorf("lymph: %s: encoding arguments: %w", subject, err)
 	}
-	candidates, err := p.candidates(ctx, res, tr)
+	endpoints, err := p.endpoints(ctx)
 	if err != nil {
 		return "", err
 	}
-
-	c.pending.add(id, w)
-	for _, endpoint := range candidates {
-		err = tr.Send(ctx, endpoint, id, TypeRequest, subject, headers, body)
+	// A full queue makes Send wait; the call's own deadline bounds that.
+	sendCtx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	pc := pendingCall{w: w, subject: subject, deadline: time.Now().Add(timeout)}
+	if p.name != "" {
+		pc.proxy, pc.ctx, pc.headers, pc.body = p, ctx, headers, body
+	}
+	var tried [maxTries]string
+	for n := 0; n < maxTries; n++ {
+		endpoint := c.choose(endpoints, tried[:n], p)
+		if endpoint == "" {
+			break
+		}
+		tried[n] = endpoint
+		pc.peer = c.monitor.Peer(endpoint)
+		c.pending.add(id, pc)
+		err = tr.Send(sendCtx, endpoint, id, TypeRequest, subject, headers, body)
 		if err == nil {
+			c.pending.markSent(id)
 			return id, nil
 		}
+		c.pending.take(id)
 		// Move on only when the request surely did not leave (or the user
 		// said a duplicate is harmless).
 		if !errors.Is(err, transport.ErrNotConnected) && !p.opts.idempotent {
@@ -203,8 +255,51 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 		}
 		c.logger.Debug("instance unreachable, trying another", "subject", subject, "endpoint", endpoint, "error", err)
 	}
-	c.pending.take(id)
+	if err == nil {
+		err = fmt.Errorf("%w: no reachable instance of %q", ErrNotConnected, p.name)
+	}
 	return "", sendError(subject, err)
+}
+
+// resend sends a call that an instance refused without doing any work (it
+// was stopping) to another instance. The call was taken out of the pending
+// table: resend puts it back, or completes it with the refusal.
+func (c *Container) resend(pc pendingCall, refusal transport.Incoming) {
+	id := refusal.Subject
+	tr := c.tr.Load()
+	pc.tries++
+	if endpoints, err := pc.proxy.endpoints(pc.ctx); err == nil && c.currentPhase().calling() {
+		exclude := []string{refusal.Sender}
+		for len(exclude) <= maxTries {
+			endpoint := c.choose(endpoints, exclude, pc.proxy)
+			if endpoint == "" || time.Until(pc.deadline) <= 0 {
+				break
+			}
+			exclude = append(exclude, endpoint)
+			pc.peer = c.monitor.Peer(endpoint)
+			c.pending.add(id, pc)
+			ctx, cancel := context.WithDeadline(pc.ctx, pc.deadline)
+			err := tr.Send(ctx, endpoint, id, TypeRequest, pc.subject, pc.headers, pc.body)
+			cancel()
+			if err == nil {
+				c.pending.markSent(id)
+				// The waiter's own timer may have fired while the call was
+				// out of the table: this one ends it at the same deadline.
+				time.AfterFunc(time.Until(pc.deadline), func() {
+					c.pending.expire(id, noReplyError(pc.subject, time.Until(pc.deadline)))
+				})
+				c.logger.Debug("instance was stopping; request sent to another", "subject", pc.subject, "from", refusal.Sender, "to", endpoint)
+				return
+			}
+			if _, ok := c.pending.take(id); !ok {
+				return // completed meanwhile (the connection died)
+			}
+			if !errors.Is(err, transport.ErrNotConnected) {
+				break
+			}
+		}
+	}
+	pc.w.complete(refusal, nil)
 }
 
 var emptyArgs = map[string]any{}
@@ -212,6 +307,8 @@ var emptyArgs = map[string]any{}
 // sendError translates the transport's errors into the package's.
 func sendError(subject string, err error) error {
 	switch {
+	case errors.Is(err, ErrNotConnected), errors.Is(err, ErrLookupFailure), errors.Is(err, ErrTimeout):
+		return err
 	case errors.Is(err, transport.ErrNotConnected):
 		return fmt.Errorf("%w: %s: %v", ErrNotConnected, subject, err)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -236,38 +333,20 @@ func (p *Proxy) timeout(ctx context.Context) time.Duration {
 	return d
 }
 
-// candidates lists the endpoints to try, best first: the live instances in
-// random (or round-robin) order, with those whose heartbeats went quiet
-// last.
-func (p *Proxy) candidates(ctx context.Context, res *resolver, tr *transport.Transport) ([]string, error) {
-	if p.endpoints != nil {
-		return p.endpoints, nil
+// endpoints lists the instances the proxy may call. The slice is shared.
+func (p *Proxy) endpoints(ctx context.Context) ([]string, error) {
+	if p.name == "" {
+		return p.fixed, nil
 	}
-	instances, err := res.lookup(ctx, p.name, p.opts.version)
+	eps, err := p.c.resolver.endpoints(ctx, p.name, p.opts.version)
 	if err != nil {
 		return nil, err
 	}
-	if len(instances) == 0 {
+	if len(eps) == 0 {
+		if p.opts.version != "" {
+			return nil, fmt.Errorf("%w: no instance of %q with a version %s", ErrLookupFailure, p.name, p.opts.version)
+		}
 		return nil, fmt.Errorf("%w: no instance of %q", ErrLookupFailure, p.name)
 	}
-	endpoints := make([]string, 0, len(instances))
-	for _, inst := range instances {
-		endpoints = append(endpoints, inst.Endpoint)
-	}
-	if p.opts.roundRobin {
-		k := int(p.next.Add(1) % uint64(len(endpoints)))
-		endpoints = append(endpoints[k:], endpoints[:k]...)
-	} else {
-		rand.Shuffle(len(endpoints), func(i, j int) { endpoints[i], endpoints[j] = endpoints[j], endpoints[i] })
-	}
-	healthy := endpoints[:0:0]
-	var quiet []string
-	for _, ep := range endpoints {
-		if state, ok := tr.PeerState(ep); ok && state == transport.StateUnresponsive {
-			quiet = append(quiet, ep)
-			continue
-		}
-		healthy = append(healthy, ep)
-	}
-	return append(healthy, quiet...), nil
+	return eps, nil
 }

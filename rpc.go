@@ -27,8 +27,9 @@ var (
 	typeOfContext      = reflect.TypeFor[context.Context]()
 	typeOfError        = reflect.TypeFor[error]()
 	typeOfReplyChannel = reflect.TypeFor[*ReplyChannel]()
-	// The embedded Interface's own exported methods are never served.
-	interfaceMethods = methodNames(reflect.TypeFor[*Interface]())
+	// The embedded Interface's own exported methods, by name and type
+	// (without receiver), are never served.
+	interfaceMethods = methodTypes(reflect.TypeFor[*Interface]())
 )
 
 // method is one served method.
@@ -89,7 +90,7 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 	var problems []error
 	for i := 0; i < t.NumMethod(); i++ {
 		rm := t.Method(i)
-		if interfaceMethods[rm.Name] || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
+		if promoted(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
 			continue
 		}
 		m, err := describeMethod(rm, v.Method(i))
@@ -215,12 +216,22 @@ func declaredErrors(errs []error) ([]declaredError, error) {
 	return out, nil
 }
 
-func methodNames(t reflect.Type) map[string]bool {
-	names := map[string]bool{}
+func methodTypes(t reflect.Type) map[string]reflect.Type {
+	types := map[string]reflect.Type{}
+	v := reflect.New(t.Elem())
 	for i := 0; i < t.NumMethod(); i++ {
-		names[t.Method(i).Name] = true
+		types[t.Method(i).Name] = v.Method(i).Type()
 	}
-	return names
+	return types
+}
+
+// promoted reports whether a service's method is the embedded Interface's
+// own (Name, Version, Proxy...), which is never served. A method of the
+// service with the same name but another signature shadows it and is
+// served like any other: a Version(ctx) (string, error) RPC is allowed.
+func promoted(name string, typ reflect.Type) bool {
+	t, ok := interfaceMethods[name]
+	return ok && t == typ
 }
 
 // sortedMethods lists an interface's methods by wire name, for inspect.

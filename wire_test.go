@@ -229,9 +229,8 @@ func TestErrorTableOverTCP(t *testing.T) {
 // nameEndpoint resolves the proxy's service to the one endpoint serving it.
 func (p *Proxy) nameEndpoint(t *testing.T, ctx context.Context) string {
 	t.Helper()
-	_, res, _ := p.c.running()
-	instances, err := res.lookup(ctx, p.name, "")
+	endpoints, err := p.endpoints(ctx)
 	require.NoError(t, err)
-	require.Len(t, instances, 1)
-	return instances[0].Endpoint
+	require.Len(t, endpoints, 1)
+	return endpoints[0]
 }
