@@ -48,9 +48,15 @@ type pingArgs struct {
 // Ping answers heartbeats and lymph ping: the payload, unchanged.
 func (b *builtin) Ping(args pingArgs) (any, error) { return args.Payload, nil }
 
-// Status returns the endpoint and the identity, as lymph does.
+// Status returns the endpoint and the identity, as lymph does, and whether
+// the registration is done ("registered") or waits for the registry
+// ("pending", with the last error).
 func (b *builtin) Status() (map[string]any, error) {
-	return map[string]any{"endpoint": b.c.Endpoint(), "identity": b.c.Identity()}, nil
+	status := map[string]any{"endpoint": b.c.Endpoint(), "identity": b.c.Identity()}
+	for k, v := range b.c.registrationStatus() {
+		status[k] = v
+	}
+	return status, nil
 }
 
 // methodInfo is one entry of lymph.inspect's reply.

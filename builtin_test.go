@@ -39,7 +39,7 @@ func TestBuiltinInterface(t *testing.T) {
 	t.Run("status", func(t *testing.T) {
 		var st map[string]string
 		require.NoError(t, lymph.Call(ctx, "lymph.status", nil, &st))
-		assert.Equal(t, map[string]string{"endpoint": server.Endpoint(), "identity": registry.Identity(server.Endpoint())}, st)
+		assert.Equal(t, map[string]string{"endpoint": server.Endpoint(), "identity": registry.Identity(server.Endpoint()), "registration": "registered"}, st)
 	})
 	t.Run("inspect lists every interface, the builtin one included", func(t *testing.T) {
 		var out struct {

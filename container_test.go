@@ -106,3 +106,11 @@ func (m *metrics) requests(subject string) uint64 {
 	}
 	return v.(*counters)[metricRequest].Load()
 }
+
+func (m *metrics) nacks(subject string) uint64 {
+	v, ok := m.subjects.Load(subject)
+	if !ok {
+		return 0
+	}
+	return v.(*counters)[metricNack].Load()
+}

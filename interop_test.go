@@ -147,7 +147,7 @@ func TestInteropPythonCallsGoExample(t *testing.T) {
 	assert.Equal(t, pyReply{Type: "REP", Body: "", Headers: r.Headers}, r, "heartbeat pings are answered")
 
 	r = pyCall(t, ep, "lymph.status", `{}`)
-	assert.Equal(t, map[string]any{"endpoint": ep, "identity": md5Identity(ep)}, r.Body)
+	assert.Equal(t, map[string]any{"endpoint": ep, "identity": md5Identity(ep), "registration": "registered"}, r.Body)
 
 	r = pyCall(t, ep, "lymph.inspect", `{}`)
 	require.Equal(t, "REP", r.Type)

@@ -156,3 +156,16 @@ func (r *registrar) status() (wanted, pending int, lastErr error) {
 	}
 	return len(r.want), len(r.pending), lastErr
 }
+
+// registrationStatus is the part of lymph.status that tells whether the
+// container is registered.
+func (c *Container) registrationStatus() map[string]any {
+	if c.registrar == nil {
+		return map[string]any{"registration": "none"}
+	}
+	_, pending, err := c.registrar.status()
+	if pending == 0 {
+		return map[string]any{"registration": "registered"}
+	}
+	return map[string]any{"registration": "pending", "registration_error": err.Error()}
+}
