@@ -200,7 +200,8 @@ class Peer(object):
     """One lymph instance: a ROUTER bound at its endpoint for everything it
     receives, and a DEALER per peer (identity = own endpoint) for sending."""
 
-    def __init__(self, endpoint, interfaces):
+    def __init__(self, endpoint, interfaces, builtin_version=None, inspect_str_version=False):
+        self.inspect_str_version = inspect_str_version  # lymph writes str(version): "None"
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.endpoint = self._bind(self.router, endpoint)
@@ -213,7 +214,7 @@ class Peer(object):
         self.poller.register(self.inbox, zmq.POLLIN)
         self.dealers = {}
         self.request_count = 0
-        self.interfaces = {'lymph': Interface(self._builtin_methods(), None, ())}
+        self.interfaces = {'lymph': Interface(self._builtin_methods(), builtin_version, ())}
         self.interfaces.update(interfaces)
 
     def _bind(self, sock, endpoint):
@@ -325,7 +326,8 @@ class Peer(object):
         def inspect():
             """Returns a description of all available rpc methods of this service"""
             return {'methods': [
-                {'name': '%s.%s' % (iname, mname), 'version': iface.version,
+                {'name': '%s.%s' % (iname, mname),
+                 'version': str(iface.version) if self.inspect_str_version else iface.version,
                  'params': list(pyinspect.signature(func).parameters),
                  'help': textwrap.dedent(func.__doc__ or '').strip()}
                 for iname, iface in self.interfaces.items()
@@ -385,7 +387,8 @@ def echo_methods():
 # --- command line ----------------------------------------------------------------
 
 def cmd_serve(args):
-    peer = Peer(args.endpoint, {args.name: Interface(echo_methods(), args.version, (Nope,))})
+    peer = Peer(args.endpoint, {args.name: Interface(echo_methods(), args.version, (Nope,))},
+                builtin_version=args.builtin_version, inspect_str_version=args.inspect_str_version)
     print('READY ' + peer.endpoint, flush=True)
     while not STOP.is_set():
         msg = peer.poll_once(100)
@@ -437,6 +440,10 @@ def main(argv=None):
     sp.add_argument('--endpoint', type=endpoint, default='tcp://127.0.0.1:0')
     sp.add_argument('--name', default='echo', help='name of the test interface')
     sp.add_argument('--version', default=None, help='version of the test interface')
+    sp.add_argument('--builtin-version', default=None,
+                    help="version of the builtin lymph interface (real lymph: its own, e.g. 0.16.0-dev)")
+    sp.add_argument('--inspect-str-version', action='store_true',
+                    help='write versions in inspect as str(version), as real lymph does ("None")')
     cp = sub.add_parser('call', help='send REQs and print the replies as JSON lines')
     cp.add_argument('--endpoint', type=endpoint, default='tcp://127.0.0.1:0')
     cp.add_argument('--to', type=peer_endpoint, required=True)

@@ -1,0 +1,39 @@
+package lymph
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestInteropBuiltinWithPython checks the builtin interface's points where
+// Go once differed from Python lymph, against the project's Python peer, in
+// both directions.
+func TestInteropBuiltinWithPython(t *testing.T) {
+	requirePython(t)
+
+	t.Run("Python calls Go", func(t *testing.T) {
+		ep, _ := startExample(t, "memory:")
+		r := pyCall(t, ep, "lymph.ping", `{}`)
+		assert.Equal(t, "REP", r.Type, "ping without a payload")
+		assert.Nil(t, r.Body)
+		assert.Equal(t, BuiltinVersion, r.Headers["version"])
+
+		r = pyCall(t, ep, "lymph.status", `{}`, "--version", "0.16")
+		assert.Equal(t, "REP", r.Type, "a call for lymph@0.16 is served by a Go instance")
+		assert.Equal(t, BuiltinVersion, r.Headers["version"])
+	})
+
+	t.Run("Go calls Python", func(t *testing.T) {
+		pyEndpoint := startPythonService(t)
+		client := startContainer(t, memoryRegistry(t), nil)
+		ctx := testContext(t)
+		msg, err := client.Request(ctx, pyEndpoint, "lymph.ping", nil)
+		require.NoError(t, err)
+		assert.Equal(t, TypeReply, msg.Type, "Python answers a ping without payload too")
+		var out any
+		require.NoError(t, msg.Decode(&out))
+		assert.Nil(t, out)
+	})
+}
