@@ -2,6 +2,7 @@ package lymph
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,5 +36,18 @@ func TestInteropBuiltinWithPython(t *testing.T) {
 		var out any
 		require.NoError(t, msg.Decode(&out))
 		assert.Nil(t, out)
+
+		// Naive and aware datetimes through Python and back.
+		naive := time.Date(2024, 1, 31, 12, 30, 15, 0, Naive)
+		aware := time.Date(2024, 1, 31, 12, 30, 15, 0, time.FixedZone("", -7200))
+		var back map[string]time.Time
+		p := client.Proxy(pyEndpoint)
+		require.NoError(t, p.Call(ctx, "pyecho.echo_types", map[string]any{"value": map[string]any{"naive": naive, "aware": aware}}, &back))
+		assert.True(t, IsNaive(back["naive"]), "naive stays naive: %v", back["naive"])
+		assert.Equal(t, naive, back["naive"])
+		assert.False(t, IsNaive(back["aware"]))
+		assert.True(t, aware.Equal(back["aware"]))
+		_, off := back["aware"].Zone()
+		assert.Equal(t, -7200, off)
 	})
 }
