@@ -239,7 +239,7 @@ func TestPythonReadsOurs(t *testing.T) {
 		{Date{2024, 1, 31}, `{"date": [2024, 1, 31]}`},
 		{time.Date(2014, 9, 12, 8, 33, 12, 0, time.FixedZone("", 7200)),
 			`{"datetime": [2014, 9, 12, 8, 33, 12, 0], "utcoffset": 7200.0}`},
-		{time.Date(2014, 9, 12, 8, 33, 12, 0, time.FixedZone("", -(3*3600 + 30*60))),
+		{time.Date(2014, 9, 12, 8, 33, 12, 0, time.FixedZone("", -(3*3600+30*60))),
 			`{"datetime": [2014, 9, 12, 8, 33, 12, 0], "utcoffset": -12600.0}`},
 		{time.Date(2014, 9, 12, 8, 33, 12, 1500, time.UTC),
 			`{"datetime": [2014, 9, 12, 8, 33, 12, 1], "utcoffset": 0.0}`},
