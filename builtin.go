@@ -125,7 +125,13 @@ func (b *builtin) ChangeLoglevel(ctx context.Context, args changeLoglevelArgs) e
 	}
 	old := b.c.level.Level()
 	b.c.level.Set(level)
-	b.c.logger.Info("log level changed", "qualname", args.Qualname, "level", level, "period", period, "trace_id", TraceID(ctx))
+	// Logged past the level just set (to WARNING, say): the change itself
+	// must show in the log. The user's own handler still filters it.
+	logger := b.c.logger
+	if h, ok := logger.Handler().(levelHandler); ok {
+		logger = slog.New(h.inner)
+	}
+	logger.Info("log level changed", "qualname", args.Qualname, "level", level, "period", period, "trace_id", TraceID(ctx))
 	time.AfterFunc(period, func() { b.c.level.Set(old) })
 	return nil
 }

@@ -44,7 +44,7 @@ asks for a version) or an instance's endpoint, tcp://host:port.
 				return err
 			}
 			ctx := cmd.Context()
-			cl, err := a.startClient(ctx)
+			cl, err := a.startClient(ctx, address)
 			if err != nil {
 				return err
 			}
