@@ -29,6 +29,7 @@ type config struct {
 	credentials    map[string]string
 	heartbeat      bool
 	health         Health
+	logEndpoint    string // tooling: WithLogEndpoint (logendpoint.go), published as log_endpoint
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats
