@@ -94,6 +94,7 @@ whatever the configuration says.
 		newStatusCmd(a),
 		newChangeLoglevelCmd(a),
 		newConfigCmd(a),
+		newTailCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
