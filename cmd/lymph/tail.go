@@ -65,7 +65,7 @@ type tailer struct {
 	wg       sync.WaitGroup
 
 	mu    sync.Mutex
-	tails map[string]*tailConn      // by log endpoint
+	tails map[string]*tailConn       // by log endpoint
 	owned map[string]map[string]bool // service -> log endpoints it has now
 	outMu sync.Mutex
 }
