@@ -56,8 +56,12 @@ func (p *Publisher) Handler(opts *HandlerOptions) *Handler {
 	return h
 }
 
-// Enabled reports whether records at l are published.
-func (h *Handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level.Level() }
+// Enabled reports whether records at l are published: at the handler's
+// level or above, while anyone subscribes (so that a log call costs next to
+// nothing while nobody tails).
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.level.Level() && h.pub.nsubs.Load() > 0
+}
 
 // LevelName is Python's name of a slog level: DEBUG, INFO, WARNING, ERROR,
 // and CRITICAL from slog.LevelError+4 up.

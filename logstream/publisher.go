@@ -41,6 +41,7 @@ type Publisher struct {
 	closed bool
 
 	wg      sync.WaitGroup
+	nsubs   atomic.Int32 // len(subs), read without the lock by Handler.Enabled
 	dropped atomic.Uint64
 	logged  atomic.Int64 // unix nanoseconds of the last logged bad subscriber, for rate limiting
 }
@@ -122,6 +123,7 @@ func (p *Publisher) Close() error {
 	p.closed = true
 	subs := p.subs
 	p.subs = map[*subscriber]struct{}{}
+	p.nsubs.Store(0)
 	p.mu.Unlock()
 	err := p.ln.Close()
 	for s := range subs {
@@ -167,6 +169,7 @@ func (p *Publisher) serve(c net.Conn) {
 		return
 	}
 	p.subs[s] = struct{}{}
+	p.nsubs.Store(int32(len(p.subs)))
 	p.mu.Unlock()
 
 	p.wg.Add(1)
@@ -177,6 +180,7 @@ func (p *Publisher) serve(c net.Conn) {
 	err := s.read(lc.r)
 	p.mu.Lock()
 	delete(p.subs, s)
+	p.nsubs.Store(int32(len(p.subs)))
 	p.mu.Unlock()
 	s.close()
 	if err != nil && !errors.Is(err, net.ErrClosed) && !isEOF(err) {
