@@ -235,6 +235,28 @@ func TestBadSubscribers(t *testing.T) {
 	assert.Contains(t, r.Line, "still here")
 }
 
+// TestCloseWithSilentClient: Close does not wait for a client stuck before
+// its handshake (goleak checks nothing stays behind).
+func TestCloseWithSilentClient(t *testing.T) {
+	old := handshakeTimeout
+	handshakeTimeout = time.Hour // were Close to wait for it, the test would not end
+	defer func() { handshakeTimeout = old }()
+	p, err := Listen("tcp://127.0.0.1:0", nil)
+	require.NoError(t, err)
+	silent, err := net.Dial("tcp", strings.TrimPrefix(p.Endpoint(), "tcp://"))
+	require.NoError(t, err)
+	defer silent.Close()
+	_, _ = silent.Write([]byte{0xff}) // the server has accepted once it reads
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(time.Minute):
+		t.Fatal("Close waits for the silent client's handshake")
+	}
+}
+
 func TestListenErrors(t *testing.T) {
 	_, err := Listen("udp://127.0.0.1:0", nil)
 	assert.Error(t, err)

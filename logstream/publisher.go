@@ -38,6 +38,7 @@ type Publisher struct {
 
 	mu     sync.Mutex
 	subs   map[*subscriber]struct{}
+	conns  map[net.Conn]struct{} // every accepted connection, handshaking ones included, for Close
 	closed bool
 
 	wg      sync.WaitGroup
@@ -69,6 +70,7 @@ func Listen(endpoint string, logger *slog.Logger) (*Publisher, error) {
 		endpoint: "tcp://" + net.JoinHostPort(host, strconv.Itoa(port)),
 		logger:   logger,
 		subs:     map[*subscriber]struct{}{},
+		conns:    map[net.Conn]struct{}{},
 	}
 	p.wg.Add(1)
 	go p.accept()
@@ -121,13 +123,16 @@ func (p *Publisher) Close() error {
 		return nil
 	}
 	p.closed = true
-	subs := p.subs
-	p.subs = map[*subscriber]struct{}{}
+	subs, conns := p.subs, p.conns
+	p.subs, p.conns = map[*subscriber]struct{}{}, map[net.Conn]struct{}{}
 	p.nsubs.Store(0)
 	p.mu.Unlock()
 	err := p.ln.Close()
 	for s := range subs {
 		s.close()
+	}
+	for c := range conns { // those still in their handshake
+		_ = c.Close()
 	}
 	p.wg.Wait()
 	return err
@@ -146,7 +151,15 @@ func (p *Publisher) accept() {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			_ = c.Close()
+			return
+		}
+		p.conns[c] = struct{}{}
 		p.wg.Add(1)
+		p.mu.Unlock()
 		go p.serve(c)
 	}
 }
@@ -155,6 +168,11 @@ func (p *Publisher) accept() {
 // subscriptions and a writer for its queue, until either fails or Close.
 func (p *Publisher) serve(c net.Conn) {
 	defer p.wg.Done()
+	defer func() {
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+	}()
 	lc := newLimitedConn(c)
 	if err := handshake(lc, zmq4.Pub, true); err != nil {
 		p.warn("subscriber handshake failed", err, "remote", c.RemoteAddr().String())

@@ -29,8 +29,10 @@ const (
 	// handshakeMaxFrame bounds the frames of the handshake (READY and its
 	// metadata are a few hundred bytes).
 	handshakeMaxFrame = 4096
-	handshakeTimeout  = 5 * time.Second
 )
+
+// handshakeTimeout bounds a peer's handshake (a variable for tests).
+var handshakeTimeout = 5 * time.Second
 
 // errTooLarge is a frame larger than the reader accepts.
 var errTooLarge = errors.New("logstream: frame too large")

@@ -32,8 +32,9 @@ type WebInstance struct {
 }
 
 // WebRegistry is implemented by the registries that hold lymph's http
-// namespace. Registrations follow the rules of Register (ephemeral,
-// re-created after a session expiry, withdrawn by Close).
+// namespace. In ZooKeeper registrations follow the rules of Register
+// (ephemeral, re-created after a session expiry, gone with the session at
+// Close); in memory: they stay until UnregisterWeb.
 type WebRegistry interface {
 	RegisterWeb(ctx context.Context, inst WebInstance) error
 	UnregisterWeb(ctx context.Context, inst WebInstance) error
