@@ -42,7 +42,7 @@ has one, tail exits 1.
   lymph tail -l DEBUG echo billing`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			min, ok := tailLevels[strings.ToUpper(level)]
+			minLevel, ok := tailLevels[strings.ToUpper(level)]
 			if !ok {
 				return usageErrorf("--level %q: want DEBUG, INFO, WARNING, ERROR or CRITICAL", level)
 			}
@@ -51,7 +51,7 @@ has one, tail exits 1.
 					return usageErrorf("bad service name %q", s)
 				}
 			}
-			return runTail(cmd.Context(), a, args, min)
+			return runTail(cmd.Context(), a, args, minLevel)
 		},
 	}
 	cmd.Flags().StringVarP(&level, "level", "l", "INFO", "lowest log level shown: DEBUG, INFO, WARNING, ERROR, CRITICAL")
