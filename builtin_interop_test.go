@@ -21,9 +21,13 @@ func TestInteropBuiltinWithPython(t *testing.T) {
 		assert.Nil(t, r.Body)
 		assert.Equal(t, BuiltinVersion, r.Headers["version"])
 
-		r = pyCall(t, ep, "lymph.status", `{}`, "--version", "0.16")
-		assert.Equal(t, "REP", r.Type, "a call for lymph@0.16 is served by a Go instance")
-		assert.Equal(t, BuiltinVersion, r.Headers["version"])
+		for _, v := range []string{"0.16.0", "0.16.0-dev"} { // lymph@0.16 and Python lymph's own version
+			r = pyCall(t, ep, "lymph.status", `{}`, "--version", v)
+			assert.Equal(t, "REP", r.Type, "a call for lymph@%s is served by a Go instance", v)
+			assert.Equal(t, BuiltinVersion, r.Headers["version"])
+		}
+		r = pyCall(t, ep, "lymph.status", `{}`, "--version", "1.0.0")
+		assert.Equal(t, "NACK", r.Type, "another major is not")
 	})
 
 	t.Run("Go calls Python", func(t *testing.T) {

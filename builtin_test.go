@@ -63,9 +63,9 @@ func TestBuiltinInterface(t *testing.T) {
 		assert.Equal(t, BuiltinVersion, mine[0].Version, "registry entry")
 		assert.Equal(t, registry.InstanceID(server.Identity(), "lymph", BuiltinVersion), mine[0].ID)
 
-		// By name with a version: lymph@0.16 and an older 0.x reach Go
-		// instances; another major does not.
-		for _, v := range []string{"0.16", "0.15.2"} {
+		// By name with a version: lymph@0.16, an older 0.x and Python
+		// lymph's own 0.16.0-dev reach Go instances; another major does not.
+		for _, v := range []string{"0.16", "0.15.2", "0.16.0-dev"} {
 			msg, err = client.Proxy("lymph", ProxyVersion(v)).Defer(ctx, "status", nil).Message(ctx)
 			require.NoError(t, err, v)
 			assert.Equal(t, BuiltinVersion, msg.Version(), v)
