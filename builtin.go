@@ -7,10 +7,20 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // builtinName is the name of the interface every container serves.
 const builtinName = "lymph"
+
+// BuiltinVersion is the version of the builtin lymph interface a Go
+// container serves: the version of Python lymph whose protocol and builtin
+// methods it implements. Python lymph reports its own package version there
+// (0.16.0-dev for the release this library was matched against), so that a
+// call for lymph@0.16 reaches Go instances as well as Python ones. It shows
+// in reply headers, in the registry and in lymph.inspect.
+const BuiltinVersion = "0.16.0"
 
 // builtin is lymph's builtin interface, served by every container: what
 // NATS micro calls its ping, info and stats endpoints. It is an ordinary
@@ -26,23 +36,25 @@ func (c *Container) installBuiltin() {
 	if err != nil {
 		panic(err) // a bug in this file, caught by every test
 	}
-	b.Interface = Interface{c: c, name: builtinName}
-	if err := c.addInterface(&installed{name: builtinName, methods: methods}); err != nil {
+	b.Interface = Interface{c: c, name: builtinName, version: BuiltinVersion}
+	inst := &installed{name: builtinName, version: BuiltinVersion, semver: semver.MustParse(BuiltinVersion), methods: methods}
+	if err := c.addInterface(inst); err != nil {
 		panic(err)
 	}
 }
 
 var builtinDocs = map[string]string{
-	"Ping":           "Returns the payload unchanged.",
+	"Ping":           "Returns the payload unchanged (nil when there is none).",
 	"Status":         "Returns the instance's endpoint and identity.",
 	"Inspect":        "Lists every method this instance serves, with its parameters and help text.",
 	"GetMetrics":     "Returns the instance's counters as [name, value, tags] triples.",
 	"ChangeLoglevel": "Sets the log level for period seconds (default 60), then restores it.",
 }
 
-// pingArgs are lymph.ping's arguments.
+// pingArgs are lymph.ping's arguments. The payload is optional, as in
+// lymph's ping(self, payload=None).
 type pingArgs struct {
-	Payload any `msgpack:"payload"`
+	Payload any `msgpack:"payload" lymph:"optional"`
 }
 
 // Ping answers heartbeats and lymph ping: the payload, unchanged.
@@ -101,7 +113,13 @@ func (b *builtin) ChangeLoglevel(ctx context.Context, args changeLoglevelArgs) e
 	}
 	old := b.c.level.Level()
 	b.c.level.Set(level)
-	b.c.logger.Info("log level changed", "qualname", args.Qualname, "level", level, "period", period, "trace_id", TraceID(ctx))
+	// Logged past the level just set (to WARNING, say): the change itself
+	// must show in the log. The user's own handler still filters it.
+	logger := b.c.logger
+	if h, ok := logger.Handler().(levelHandler); ok {
+		logger = slog.New(h.inner)
+	}
+	logger.Info("log level changed", "qualname", args.Qualname, "level", level, "period", period, "trace_id", TraceID(ctx))
 	time.AfterFunc(period, func() { b.c.level.Set(old) })
 	return nil
 }

@@ -36,6 +36,43 @@ func TestBuiltinInterface(t *testing.T) {
 			assert.Equal(t, payload, out)
 		}
 	})
+	t.Run("ping without a payload answers nil, as lymph's ping(payload=None)", func(t *testing.T) {
+		for _, args := range []any{nil, map[string]any{}} {
+			msg, err := client.Request(ctx, server.Endpoint(), "lymph.ping", args)
+			require.NoError(t, err)
+			assert.Equal(t, TypeReply, msg.Type)
+			var out any
+			require.NoError(t, msg.Decode(&out))
+			assert.Nil(t, out)
+		}
+	})
+	t.Run("the builtin interface has lymph's version", func(t *testing.T) {
+		msg, err := client.Request(ctx, server.Endpoint(), "lymph.status", nil)
+		require.NoError(t, err)
+		assert.Equal(t, BuiltinVersion, msg.Version(), "reply header")
+
+		instances, err := reg.Lookup(ctx, "lymph")
+		require.NoError(t, err)
+		var mine []registry.Instance
+		for _, inst := range instances {
+			if inst.Endpoint == server.Endpoint() {
+				mine = append(mine, inst)
+			}
+		}
+		require.Len(t, mine, 1)
+		assert.Equal(t, BuiltinVersion, mine[0].Version, "registry entry")
+		assert.Equal(t, registry.InstanceID(server.Identity(), "lymph", BuiltinVersion), mine[0].ID)
+
+		// By name with a version: lymph@0.16, an older 0.x and Python
+		// lymph's own 0.16.0-dev reach Go instances; another major does not.
+		for _, v := range []string{"0.16", "0.15.2", "0.16.0-dev"} {
+			msg, err = client.Proxy("lymph", ProxyVersion(v)).Defer(ctx, "status", nil).Message(ctx)
+			require.NoError(t, err, v)
+			assert.Equal(t, BuiltinVersion, msg.Version(), v)
+		}
+		_, err = client.Proxy(server.Endpoint(), ProxyVersion("1.0")).Defer(ctx, "lymph.status", nil).Message(ctx)
+		assert.ErrorIs(t, err, ErrNack)
+	})
 	t.Run("status", func(t *testing.T) {
 		var st map[string]string
 		require.NoError(t, lymph.Call(ctx, "lymph.status", nil, &st))
@@ -66,6 +103,7 @@ func TestBuiltinInterface(t *testing.T) {
 		assert.Equal(t, "Upper shouts.", first.Help, "from LymphDocs")
 		assert.Equal(t, "Lower whispers.", out.Methods[byName["doc.lower"][1]].Help, "Doc overrides LymphDocs")
 		assert.Equal(t, []string{"payload"}, out.Methods[byName["lymph.ping"][0]].Params)
+		assert.Equal(t, BuiltinVersion, out.Methods[byName["lymph.ping"][0]].Version)
 		assert.Equal(t, []string{"qualname", "loglevel", "period"}, out.Methods[byName["lymph.change_loglevel"][0]].Params)
 	})
 	t.Run("get_metrics counts requests and errors", func(t *testing.T) {

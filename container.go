@@ -272,6 +272,7 @@ func (c *Container) instance(inst *installed) registry.Instance {
 		Name:     inst.name,
 		Endpoint: c.Endpoint(),
 		Version:  inst.version,
+		Fields:   c.cfg.registryFields(), // tooling: log_endpoint (logendpoint.go)
 	}
 }
 

@@ -30,6 +30,7 @@ type config struct {
 	credentials    map[string]string
 	health         health.Config
 	stopGrace      time.Duration
+	logEndpoint    string // WithLogEndpoint (logendpoint.go), published as log_endpoint
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats

@@ -7,6 +7,8 @@ contract of /work/shared/PROTOCOL.md with nothing but pyzmq and msgpack:
   lymph_peer.py serve [--endpoint tcp://127.0.0.1:PORT] [--name echo] [--version X.Y.Z]
   lymph_peer.py call  [--endpoint tcp://127.0.0.1:PORT] --to tcp://HOST:PORT SUBJECT JSON_KWARGS
                       [--timeout 3] [--trace-id ID] [--version X.Y.Z] [--count N] [--raw-kwargs-hex HEX]
+  lymph_peer.py logpub [--endpoint tcp://127.0.0.1:PORT] [--name pyecho] [--interval 0.05]
+  lymph_peer.py logsub --to tcp://HOST:PORT [--count N] [--subscribe LEVEL] [--timeout 10]
 
 PORT 0 picks a free port.  See interop/README.md for the output formats.
 """
@@ -200,7 +202,8 @@ class Peer(object):
     """One lymph instance: a ROUTER bound at its endpoint for everything it
     receives, and a DEALER per peer (identity = own endpoint) for sending."""
 
-    def __init__(self, endpoint, interfaces):
+    def __init__(self, endpoint, interfaces, builtin_version=None, inspect_str_version=False):
+        self.inspect_str_version = inspect_str_version  # lymph writes str(version): "None"
         self.ctx = zmq.Context()
         self.router = self.ctx.socket(zmq.ROUTER)
         self.endpoint = self._bind(self.router, endpoint)
@@ -213,7 +216,7 @@ class Peer(object):
         self.poller.register(self.inbox, zmq.POLLIN)
         self.dealers = {}
         self.request_count = 0
-        self.interfaces = {'lymph': Interface(self._builtin_methods(), None, ())}
+        self.interfaces = {'lymph': Interface(self._builtin_methods(), builtin_version, ())}
         self.interfaces.update(interfaces)
 
     def _bind(self, sock, endpoint):
@@ -325,7 +328,8 @@ class Peer(object):
         def inspect():
             """Returns a description of all available rpc methods of this service"""
             return {'methods': [
-                {'name': '%s.%s' % (iname, mname), 'version': iface.version,
+                {'name': '%s.%s' % (iname, mname),
+                 'version': str(iface.version) if self.inspect_str_version else iface.version,
                  'params': list(pyinspect.signature(func).parameters),
                  'help': textwrap.dedent(func.__doc__ or '').strip()}
                 for iname, iface in self.interfaces.items()
@@ -385,7 +389,8 @@ def echo_methods():
 # --- command line ----------------------------------------------------------------
 
 def cmd_serve(args):
-    peer = Peer(args.endpoint, {args.name: Interface(echo_methods(), args.version, (Nope,))})
+    peer = Peer(args.endpoint, {args.name: Interface(echo_methods(), args.version, (Nope,))},
+                builtin_version=args.builtin_version, inspect_str_version=args.inspect_str_version)
     print('READY ' + peer.endpoint, flush=True)
     while not STOP.is_set():
         msg = peer.poll_once(100)
@@ -419,6 +424,79 @@ def cmd_call(args, body):
     peer.close()
 
 
+# --- log stream: lymph's PubLogHandler and `lymph tail` ---------------------------
+
+LOG_FORMAT = '%(asctime)s [%(levelname)s] %(name)s: %(message)s - trace_id="%(trace_id)s"'
+
+
+class PubLogHandler(logging.Handler):
+    """lymph/utils/logging.py's handler: [levelname, endpoint, line] on a PUB socket."""
+
+    def __init__(self, sock, endpoint):
+        super(PubLogHandler, self).__init__()
+        self.sock, self.endpoint = sock, endpoint
+
+    def emit(self, record):
+        self.sock.send_multipart([record.levelname.encode('utf-8'), self.endpoint.encode('utf-8'),
+                                  self.format(record).encode('utf-8')])
+
+
+def cmd_logpub(args):
+    """Bind a PUB socket and log a numbered record at each level in turn, every
+    --interval seconds, until stopped: a PUB drops what is sent before a
+    subscriber has joined, so a reader just waits for the records to come."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.PUB)
+    m = ENDPOINT_RE.match(args.endpoint)
+    if m.group(2) == '0':
+        port = sock.bind_to_random_port('tcp://' + m.group(1))
+        endpoint = 'tcp://%s:%d' % (m.group(1), port)
+    else:
+        sock.bind(args.endpoint)
+        endpoint = args.endpoint
+    logger = logging.getLogger(args.name)
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    handler = PubLogHandler(sock, endpoint)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger.addHandler(handler)
+    print('READY ' + endpoint, flush=True)
+    levels = [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR, logging.CRITICAL]
+    seq = 0
+    while not STOP.wait(args.interval):
+        seq += 1
+        logger.log(levels[seq % len(levels)], 'record %d', seq,
+                   extra={'trace_id': '%032x' % seq if seq % 2 else None})
+    sock.close(linger=0)
+    ctx.term()
+
+
+def cmd_logsub(args):
+    """Subscribe to --to as `lymph tail` does and print --count records as JSON
+    lines {"topic", "endpoint", "line"}, then exit 0 (exit 1 on --timeout)."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt_string(zmq.SUBSCRIBE, args.subscribe)
+    sock.connect(args.to)
+    print('READY', flush=True)  # connected (the subscription may still be on its way)
+    deadline = time.monotonic() + args.timeout
+    got = 0
+    while got < args.count and not STOP.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            sock.close(linger=0)
+            ctx.term()
+            return 1
+        if sock.poll(min(100, int(left * 1000) + 1)):
+            topic, endpoint, line = sock.recv_multipart()
+            print(json.dumps({'topic': topic.decode('utf-8'), 'endpoint': endpoint.decode('utf-8'),
+                              'line': line.decode('utf-8')}), flush=True)
+            got += 1
+    sock.close(linger=0)
+    ctx.term()
+    return 0
+
+
 def main(argv=None):
     def endpoint(text):
         if not valid_endpoint(text) and not re.match(r'^tcp://[^/]+:0$', text):
@@ -437,6 +515,10 @@ def main(argv=None):
     sp.add_argument('--endpoint', type=endpoint, default='tcp://127.0.0.1:0')
     sp.add_argument('--name', default='echo', help='name of the test interface')
     sp.add_argument('--version', default=None, help='version of the test interface')
+    sp.add_argument('--builtin-version', default=None,
+                    help="version of the builtin lymph interface (real lymph: its own, e.g. 0.16.0-dev)")
+    sp.add_argument('--inspect-str-version', action='store_true',
+                    help='write versions in inspect as str(version), as real lymph does ("None")')
     cp = sub.add_parser('call', help='send REQs and print the replies as JSON lines')
     cp.add_argument('--endpoint', type=endpoint, default='tcp://127.0.0.1:0')
     cp.add_argument('--to', type=peer_endpoint, required=True)
@@ -447,6 +529,15 @@ def main(argv=None):
     cp.add_argument('--version', default=None, help='interface version to request')
     cp.add_argument('--count', type=int, default=1)
     cp.add_argument('--raw-kwargs-hex', default=None, help='send these bytes verbatim as the body')
+    lp = sub.add_parser('logpub', help="publish log records as lymph's PubLogHandler does")
+    lp.add_argument('--endpoint', type=endpoint, default='tcp://127.0.0.1:0')
+    lp.add_argument('--name', default='pyecho', help='logger name in the lines')
+    lp.add_argument('--interval', type=float, default=0.05)
+    ls = sub.add_parser('logsub', help='read a log stream as lymph tail does')
+    ls.add_argument('--to', type=peer_endpoint, required=True)
+    ls.add_argument('--count', type=int, default=1)
+    ls.add_argument('--subscribe', default='', help='topic prefix (level name) to subscribe to')
+    ls.add_argument('--timeout', type=float, default=10.0)
     args = ap.parse_args(argv)
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
@@ -457,6 +548,11 @@ def main(argv=None):
     if args.cmd == 'serve':
         cmd_serve(args)
         return 0
+    if args.cmd == 'logpub':
+        cmd_logpub(args)
+        return 0
+    if args.cmd == 'logsub':
+        return cmd_logsub(args)
     try:
         if args.raw_kwargs_hex is not None:
             body = bytes.fromhex(args.raw_kwargs_hex)

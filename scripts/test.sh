@@ -12,6 +12,7 @@ sudo=""
 
 need=()
 /usr/bin/python3 -c 'import zmq, msgpack' 2>/dev/null || need+=(python3-zmq python3-msgpack)
+/usr/bin/python3 -c 'import iso8601' 2>/dev/null || need+=(python3-iso8601) # lymph's date parser, for internal/codec's cross-checks
 [ -f /usr/share/java/zookeeper.jar ] || need+=(zookeeper)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "test.sh: installing ${need[*]}" >&2

@@ -59,10 +59,10 @@ func TestBinary(t *testing.T) {
 
 	code, stdout, _ = lymph("discover", "--json")
 	require.Equal(t, 0, code)
-	var services []serviceInfo
+	var services map[string][]map[string]any
 	require.NoError(t, json.Unmarshal([]byte(stdout), &services), stdout)
 	require.Len(t, services, 3)
-	assert.Equal(t, svc.Endpoint(), services[0].Instances[0].Endpoint)
+	assert.Equal(t, svc.Endpoint(), services["echo"][0]["endpoint"])
 
 	for _, tc := range []struct {
 		args []string

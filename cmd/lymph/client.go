@@ -48,9 +48,17 @@ type client struct {
 
 // startClient opens the registry and starts a container that can call
 // services but does not publish itself (see lookupOnly). Its endpoint is
-// --ip with a free port: the address the services reply to.
-func (a *app) startClient(ctx context.Context) (*client, error) {
+// --ip with a free port: the address the services reply to. A command sent
+// to a tcp:// address needs no registry: when the registry cannot be
+// opened (say the config names one this tool cannot use), it runs with an
+// empty one of its own.
+func (a *app) startClient(ctx context.Context, address string) (*client, error) {
 	reg, src, err := a.openRegistry()
+	if err != nil && strings.HasPrefix(address, "tcp://") {
+		a.logger.Debug("no usable registry; none is needed for an endpoint", "error", err)
+		src = registrySource{"memory:", "none needed"}
+		reg, err = registry.Open(src.url, registry.WithLogger(a.logger))
+	}
 	if err != nil {
 		return nil, err
 	}

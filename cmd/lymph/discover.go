@@ -46,8 +46,10 @@ it exits 5 when the service has no live instance.
 
 --instances lists each instance's identity (first 10 characters), endpoint
 and version; --versions counts the instances of each version; --full shows
-every field an instance published. --json prints everything as a JSON
-array of {name, count, instances: [{id, identity, endpoint, version, fields}]}.
+every field an instance published. --json prints what Python lymph's
+--json prints: an object of every service with live instances, each a list
+of the instances' published fields, {"echo": [{"id": ..., "identity": ...,
+"version": null, "endpoint": ..., ...}], ...}.
 
 ` + exitCodesHelp,
 		Example: `  lymph discover
@@ -99,7 +101,7 @@ func runDiscover(ctx context.Context, a *app, f *discoverFlags, only string) err
 		services = append(services, describeService(name, instances))
 	}
 	if f.json {
-		if err := writeJSON(a.out.w, services); err != nil {
+		if err := writeJSON(a.out.w, lymphJSON(services)); err != nil {
 			return err
 		}
 	} else {
@@ -193,9 +195,30 @@ func versionLess(a, b string) bool {
 	return va.LessThan(vb)
 }
 
-// printFields shows what an instance published, as lymph's --full does:
-// every field but the endpoint, sorted.
-func printFields(p *printer, inst instanceInfo) {
+// lymphJSON is discover --json as Python lymph prints it: service name to
+// the list of its instances' published fields (lymph's
+// ServiceInstance.serialize()); services without live instances are left
+// out, as lymph leaves them out without --all.
+func lymphJSON(services []serviceInfo) map[string][]map[string]any {
+	out := make(map[string][]map[string]any, len(services))
+	for _, s := range services {
+		if len(s.Instances) == 0 {
+			continue
+		}
+		list := make([]map[string]any, 0, len(s.Instances))
+		for _, inst := range s.Instances {
+			fields := published(inst)
+			fields["endpoint"] = inst.Endpoint
+			list = append(list, fields)
+		}
+		out[s.Name] = list
+	}
+	return out
+}
+
+// published is what an instance published: id, identity, version (null
+// when none) and every other field it registered.
+func published(inst instanceInfo) map[string]any {
 	fields := map[string]any{"id": inst.ID, "identity": inst.Identity, "version": nil}
 	if inst.Version != nil {
 		fields["version"] = *inst.Version
@@ -203,6 +226,14 @@ func printFields(p *printer, inst instanceInfo) {
 	for k, v := range inst.Fields {
 		fields[k] = v
 	}
+	return fields
+}
+
+// printFields shows what an instance published, as lymph's --full does:
+// every field but the endpoint, sorted.
+func printFields(p *printer, inst instanceInfo) {
+	fields := published(inst)
+	delete(fields, "endpoint")
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)

@@ -39,14 +39,24 @@ func TestDiscover(t *testing.T) {
 	t.Run("json", func(t *testing.T) {
 		r := cli(t, "", "--registry", reg, "discover", "--json")
 		require.Equal(t, 0, r.code, r.stderr)
-		var services []serviceInfo
+		// lymph's shape: {name: [instance.serialize(), ...]}.
+		var services map[string][]map[string]any
 		require.NoError(t, json.Unmarshal([]byte(r.stdout), &services), r.stdout)
 		require.Len(t, services, 3)
-		assert.Equal(t, "echo", services[0].Name)
-		assert.Equal(t, 1, services[0].Count)
-		assert.Equal(t, svc.Endpoint(), services[0].Instances[0].Endpoint)
-		assert.Nil(t, services[0].Instances[0].Version)
-		assert.Equal(t, "1.2.0", *services[2].Instances[0].Version)
+		require.Len(t, services["echo"], 1)
+		echo := services["echo"][0]
+		assert.Equal(t, svc.Endpoint(), echo["endpoint"])
+		assert.Equal(t, id, echo["identity"])
+		assert.Equal(t, registry.InstanceID(id, "echo", ""), echo["id"])
+		assert.Contains(t, echo, "version")
+		assert.Nil(t, echo["version"])
+		assert.Equal(t, "127.0.0.1", echo["ip"], "the other published fields too")
+		assert.Equal(t, "1.2.0", services["vecho"][0]["version"])
+		assert.Equal(t, "0.16.0", services["lymph"][0]["version"])
+
+		r = cli(t, "", "--registry", reg, "discover", "--json", "nosuch")
+		assert.Equal(t, exitLookup, r.code)
+		assert.Equal(t, "{}\n", r.stdout, "no instances: left out, as lymph does")
 	})
 	t.Run("unknown name", func(t *testing.T) {
 		r := cli(t, "", "--registry", reg, "discover", "nosuch")
@@ -68,5 +78,5 @@ func TestDiscoverEmpty(t *testing.T) {
 
 	r = cli(t, "", "--registry", memoryRegistry(t), "discover", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "[]", strings.TrimSpace(r.stdout))
+	assert.Equal(t, "{}", strings.TrimSpace(r.stdout))
 }

@@ -1,7 +1,8 @@
 // Command lymph talks to the services of a lymph mesh — Go services built
 // with github.com/lymphgo/lymph and Python services built with lymph — from
 // the command line: send requests (and load tests), inspect a service's
-// methods, list what the registry knows, ping an instance.
+// methods, list what the registry knows, ping an instance, follow log
+// streams, change log levels, print the configuration.
 //
 // Install it with
 //
@@ -15,6 +16,9 @@
 //	lymph discover [--instances] [--versions] [--full] [--json] [NAME]
 //	lymph ping [-n COUNT] [--interval SECONDS] [--payload TEXT] [--json] ADDRESS
 //	lymph status [--json] ADDRESS
+//	lymph tail [-l LEVEL] SERVICE...
+//	lymph change-loglevel [-n LOGGER] -l LEVEL [-p SECONDS] ADDRESS
+//	lymph config
 //
 // SUBJECT is interface.method, optionally with a version: echo.upper@1.2
 // asks for an instance whose interface version is >=1.2.0 and <2.0.0.
@@ -33,9 +37,12 @@
 // # Registry
 //
 // The registry is the one named by --registry URL, else by $LYMPH_REGISTRY,
-// else by the registry section of the lymph config file: --config FILE, or
-// .lymph.yml in the current directory when there is one, then
-// $LYMPH_NODE_CONFIG. Python lymph's config layouts are understood:
+// else by the registry of the lymph configuration, read as Python lymph
+// reads it: --config FILE, else $LYMPH_CONFIG, else .lymph.yml in the
+// current directory when there is one, over the sections of
+// $LYMPH_NODE_CONFIG, with $(env.NAME) and $(var.NAME) ($LYMPH_VARS)
+// substituted (lymph config prints the result). Python lymph's registry
+// layouts are understood:
 //
 //	container:
 //	  registry:
@@ -46,8 +53,12 @@
 //	    class: kazoo.client:KazooClient
 //	    hosts: 127.0.0.1:2181          # kazoo's syntax: a chroot may follow, default /lymph
 //
-// and the older top-level registry: {hosts: ..., chroot: ...}. Without any
-// of these the tool uses local:, the embedded registry of this machine. See
+// and the older top-level registry: {hosts: ..., chroot: ...}, which
+// overrides container.registry as in lymph. lymph's static registry
+// (lymph.discovery.static:StaticServiceRegistryHub) lives inside one Python
+// process: here it is an empty registry. A command sent to a tcp:// address
+// needs no registry and runs whatever the configuration says. Without any
+// registry the tool uses local:, the embedded registry of this machine. See
 // package registry for the URL forms: zookeeper://host:2181/lymph, local:,
 // local:///dir, memory:.
 //

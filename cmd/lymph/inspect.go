@@ -44,7 +44,7 @@ asks for a version) or an instance's endpoint, tcp://host:port.
 				return err
 			}
 			ctx := cmd.Context()
-			cl, err := a.startClient(ctx)
+			cl, err := a.startClient(ctx, address)
 			if err != nil {
 				return err
 			}
@@ -59,6 +59,9 @@ asks for a version) or an instance's endpoint, tcp://host:port.
 			}
 			if err := msg.Decode(&reply); err != nil {
 				return fmt.Errorf("lymph.inspect at %s: unexpected reply: %v", msg.Source, err)
+			}
+			for i := range reply.Methods {
+				reply.Methods[i].Version = noneIsNoVersion(reply.Methods[i].Version)
 			}
 			printMethods(a.out, reply.Methods, asJSON)
 			return nil
@@ -103,4 +106,13 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// noneIsNoVersion reads Python lymph's inspect, which writes the text "None"
+// (str(None)) as the version of an unversioned method: that is no version.
+func noneIsNoVersion(v *string) *string {
+	if v != nil && (*v == "None" || *v == "") {
+		return nil
+	}
+	return v
 }

@@ -23,7 +23,7 @@ func TestInspect(t *testing.T) {
 		assert.Contains(t, r.stdout, "rpc echo.fail(text)\n    Fail always raises the declared error Nope, with the text as its\n    message. This help text is long enough to be wrapped at seventy\n    columns.\n\n")
 		assert.Contains(t, r.stdout, "rpc echo.do_ack()\n\n")
 		assert.Contains(t, r.stdout, "rpc vecho.upper@1.2.0(text)\n")
-		assert.Contains(t, r.stdout, "rpc lymph.ping(payload)\n")
+		assert.Contains(t, r.stdout, "rpc lymph.ping@0.16.0(payload)\n")
 		// Sorted by name.
 		assert.Less(t, strings.Index(r.stdout, "echo.do_ack"), strings.Index(r.stdout, "echo.upper"))
 		assert.Less(t, strings.Index(r.stdout, "echo.upper"), strings.Index(r.stdout, "lymph.inspect"))
@@ -41,7 +41,7 @@ func TestInspect(t *testing.T) {
 		assert.Equal(t, "Upper returns the text in upper case.", byName["echo.upper@"].Help)
 		assert.Equal(t, []string{}, byName["echo.do_ack@"].Params)
 		assert.Contains(t, byName, "vecho.upper@1.2.0")
-		assert.Contains(t, byName, "lymph.status@")
+		assert.Contains(t, byName, "lymph.status@0.16.0")
 	})
 	t.Run("versioned name", func(t *testing.T) {
 		r := cli(t, "", "--registry", reg, "inspect", "vecho@1.1")

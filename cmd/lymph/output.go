@@ -96,9 +96,9 @@ func jsonValue(v any) any {
 		int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return x
 	case float32:
-		return jsonFloat(float64(x))
+		return jsonFloat(float64(x), 32)
 	case float64:
-		return jsonFloat(x)
+		return jsonFloat(x, 64)
 	case []byte:
 		return base64.StdEncoding.EncodeToString(x)
 	case codec.Raw:
@@ -172,7 +172,9 @@ func jsonValue(v any) any {
 	return fmt.Sprint(v)
 }
 
-func jsonFloat(f float64) any {
+// jsonFloat writes a float as Python's json.dumps does (3.0, not 3), so
+// that scripts see the float a Python service sent.
+func jsonFloat(f float64, bits int) any {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"
@@ -181,7 +183,29 @@ func jsonFloat(f float64) any {
 	case math.IsInf(f, -1):
 		return "-Inf"
 	}
-	return f
+	return json.Number(pyFloat(f, bits))
+}
+
+// pyFloat formats a float as Python's repr does: the shortest digits that
+// read back as the same value, positional for exponents -4 to 15 and with
+// ".0" when integral (3.0), else scientific with a signed exponent of at
+// least two digits (1e+16, 1e-05). A float32 gets the shortest float32
+// digits. NaN and the infinities stay Go's NaN, +Inf and -Inf.
+func pyFloat(f float64, bits int) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, bits)
+	}
+	sci := strconv.FormatFloat(f, 'e', -1, bits) // d.ddde±XX
+	mant, expText, _ := strings.Cut(sci, "e")
+	exp, _ := strconv.Atoi(expText)
+	if exp < -4 || exp >= 16 {
+		return mant + "e" + expText
+	}
+	out := strconv.FormatFloat(f, 'f', -1, bits)
+	if !strings.ContainsAny(out, ".") {
+		out += ".0"
+	}
+	return out
 }
 
 // keyText is a map key as JSON object keys must be: text.
@@ -228,9 +252,9 @@ func (p *printer) writePretty(b *strings.Builder, v any, depth int) {
 	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		b.WriteString(p.paint(colNumber, fmt.Sprint(x)))
 	case float32:
-		b.WriteString(p.paint(colNumber, strconv.FormatFloat(float64(x), 'g', -1, 32)))
+		b.WriteString(p.paint(colNumber, pyFloat(float64(x), 32)))
 	case float64:
-		b.WriteString(p.paint(colNumber, strconv.FormatFloat(x, 'g', -1, 64)))
+		b.WriteString(p.paint(colNumber, pyFloat(x, 64)))
 	case []byte:
 		b.WriteString(p.paint(colString, "b"+strconv.Quote(string(x))))
 	case codec.Raw:

@@ -68,6 +68,10 @@ func TestPretty(t *testing.T) {
 	assert.Equal(t, `date("2024-05-06")`, p.pretty(lymph.Date{Year: 2024, Month: 5, Day: 6}))
 	assert.Equal(t, `b"\xff"`, p.pretty([]byte{0xff}))
 	assert.Equal(t, "NaN", p.pretty(math.NaN()))
+	for f, want := range map[float64]string{3: "3.0", -0.25: "-0.25", 1e16: "1e+16", 123456789012345.6: "123456789012345.6", 1e-5: "1e-05", 0: "0.0"} {
+		assert.Equal(t, want, p.pretty(f), "Python's repr of %g", f)
+	}
+	assert.Equal(t, "0.1", p.pretty(float32(0.1)), "a float32's shortest digits")
 
 	colored := &printer{color: true}
 	assert.Equal(t, "\x1b[33mnull\x1b[0m", colored.pretty(nil))

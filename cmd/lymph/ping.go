@@ -72,7 +72,7 @@ func runPing(ctx context.Context, a *app, f *pingFlags, addressArg string) error
 	if err != nil {
 		return err
 	}
-	cl, err := a.startClient(ctx)
+	cl, err := a.startClient(ctx, address)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ instance's endpoint, tcp://host:port.
 				return err
 			}
 			ctx := cmd.Context()
-			cl, err := a.startClient(ctx)
+			cl, err := a.startClient(ctx, address)
 			if err != nil {
 				return err
 			}

@@ -11,67 +11,12 @@ import (
 	"github.com/lymphgo/lymph/registry"
 )
 
-func TestRegistryFromConfig(t *testing.T) {
-	t.Setenv("ZK_HOST", "zk.example")
-	for _, tc := range []struct {
-		name, yaml, want, err string
-	}{
-		{"container and dependency", `
-dependencies:
-    kazoo:
-        class: kazoo.client:KazooClient
-        hosts: 10.0.0.1:2181,10.0.0.2:2181
-container:
-    registry:
-        class: lymph.discovery.zookeeper:ZookeeperServiceRegistry
-        zkclient: dep:kazoo
-`, "zookeeper://10.0.0.1:2181,10.0.0.2:2181/lymph", ""},
-		{"zkclient map with chroot", `
-registry:
-    class: lymph.discovery.zookeeper:ZookeeperServiceRegistry
-    zkclient:
-        class: kazoo.client:KazooClient
-        hosts: "127.0.0.1:2181/mesh"
-`, "zookeeper://127.0.0.1:2181/mesh", ""},
-		{"old layout", `
-registry:
-    class: lymph.discovery.zookeeper:ZookeeperServiceRegistry
-    hosts: 127.0.0.1:2181
-    chroot: /other
-`, "zookeeper://127.0.0.1:2181/other", ""},
-		{"env substitution and list", `
-registry:
-    zkclient:
-        hosts: ["$(env.ZK_HOST):2181", "b:2182"]
-`, "zookeeper://zk.example:2181,b:2182/lymph", ""},
-		{"no hosts: kazoo's default", "registry: {class: lymph.discovery.zookeeper:ZookeeperServiceRegistry}", "zookeeper://127.0.0.1:2181/lymph", ""},
-		{"no registry", "container: {ip: 127.0.0.1}\nlogging: {}", "", ""},
-		{"empty", "", "", ""},
-		{"other class", "registry: {class: lymph.discovery.static:StaticServiceRegistryHub}", "", "is not supported"},
-		{"missing dependency", "container: {registry: {zkclient: dep:nope}}", "", "not defined"},
-		{"var substitution", "registry: {hosts: $(var.zk)}", "", "only $(env.NAME)"},
-		{"bad yaml", "registry: [", "", "not valid YAML"},
-		{"bad hosts", "registry: {hosts: {a: 1}}", "", "hosts"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok, err := registryFromConfig([]byte(tc.yaml))
-			if tc.err != "" {
-				require.Error(t, err)
-				assert.Contains(t, err.Error(), tc.err)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tc.want != "", ok)
-			assert.Equal(t, tc.want, got)
-		})
-	}
-}
-
 func TestResolveRegistry(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
 	t.Setenv(registry.EnvVar, "")
-	t.Setenv(nodeConfigEnv, "")
+	t.Setenv("LYMPH_NODE_CONFIG", "")
+	t.Setenv("LYMPH_CONFIG", "")
 
 	src, err := resolveRegistry("", "")
 	require.NoError(t, err)
@@ -79,7 +24,7 @@ func TestResolveRegistry(t *testing.T) {
 
 	node := filepath.Join(dir, "node.yml")
 	require.NoError(t, os.WriteFile(node, []byte("registry: {hosts: node:2181}"), 0o644))
-	t.Setenv(nodeConfigEnv, node)
+	t.Setenv("LYMPH_NODE_CONFIG", node)
 	src, err = resolveRegistry("", "")
 	require.NoError(t, err)
 	assert.Equal(t, "zookeeper://node:2181/lymph", src.url, "$LYMPH_NODE_CONFIG")
@@ -87,13 +32,25 @@ func TestResolveRegistry(t *testing.T) {
 	require.NoError(t, os.WriteFile(".lymph.yml", []byte("registry: {hosts: cwd:2181}"), 0o644))
 	src, err = resolveRegistry("", "")
 	require.NoError(t, err)
-	assert.Equal(t, registrySource{"zookeeper://cwd:2181/lymph", ".lymph.yml"}, src, ".lymph.yml wins over the node config")
+	assert.Equal(t, registrySource{"zookeeper://cwd:2181/lymph", ".lymph.yml (registry)"}, src, ".lymph.yml wins over the node config")
 
 	other := filepath.Join(dir, "other.yml")
 	require.NoError(t, os.WriteFile(other, []byte("registry: {hosts: other:2181}"), 0o644))
 	src, err = resolveRegistry("", other)
 	require.NoError(t, err)
 	assert.Equal(t, "zookeeper://other:2181/lymph", src.url, "--config replaces .lymph.yml")
+
+	t.Setenv("LYMPH_CONFIG", other)
+	src, err = resolveRegistry("", "")
+	require.NoError(t, err)
+	assert.Equal(t, "zookeeper://other:2181/lymph", src.url, "$LYMPH_CONFIG replaces .lymph.yml")
+	t.Setenv("LYMPH_CONFIG", "")
+
+	static := filepath.Join(dir, "static.yml")
+	require.NoError(t, os.WriteFile(static, []byte("registry: {class: lymph.discovery.static:StaticServiceRegistryHub}"), 0o644))
+	src, err = resolveRegistry("", static)
+	require.NoError(t, err)
+	assert.Equal(t, "memory:", src.url, "lymph's in-process static registry")
 
 	t.Setenv(registry.EnvVar, "memory:env")
 	src, err = resolveRegistry("", other)
@@ -113,4 +70,32 @@ func TestResolveRegistry(t *testing.T) {
 	r := cli(t, "", "discover")
 	assert.Equal(t, exitUsage, r.code)
 	oneErrorLine(t, r, "config .lymph.yml", "x.y:Z")
+}
+
+// TestNoRegistryNeeded: a command sent to an endpoint needs no registry,
+// so a config whose registry this tool cannot use does not stop it.
+func TestNoRegistryNeeded(t *testing.T) {
+	svc := startEcho(t, memoryRegistry(t))
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv(registry.EnvVar, "")
+	t.Setenv("LYMPH_NODE_CONFIG", "")
+	t.Setenv("LYMPH_CONFIG", "")
+	for _, conf := range []string{
+		"registry: {class: lymph.discovery.static:StaticServiceRegistryHub}",
+		"registry: {class: my.own:Registry}",
+	} {
+		require.NoError(t, os.WriteFile(".lymph.yml", []byte(conf), 0o644))
+		for _, args := range [][]string{
+			{"request", "--address", svc.Endpoint(), "echo.upper", `{"text": "a"}`},
+			{"inspect", svc.Endpoint()},
+			{"status", svc.Endpoint()},
+			{"ping", "-n", "1", svc.Endpoint()},
+		} {
+			r := cli(t, "", args...)
+			assert.Equal(t, 0, r.code, "%s with %s: %s", args[0], conf, r.stderr)
+		}
+		r := cli(t, "", "request", "echo.upper", `{"text": "a"}`)
+		assert.NotEqual(t, 0, r.code, "a name needs the registry: %s", conf)
+	}
 }

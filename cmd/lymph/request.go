@@ -114,7 +114,7 @@ func runRequest(cmd *cobra.Command, a *app, f *requestFlags, subjectArg, paramsA
 	if f.traceID != "" {
 		ctx = lymph.WithTraceID(ctx, f.traceID)
 	}
-	cl, err := a.startClient(ctx)
+	cl, err := a.startClient(ctx, t.address)
 	if err != nil {
 		return err
 	}

@@ -44,11 +44,18 @@ func newRoot(a *app) *cobra.Command {
 		Long: `lymph talks to services of a lymph mesh (RPC over ZeroMQ with msgpack,
 discovery in ZooKeeper), written in Go or with Python lymph.
 
-Registry: --registry URL, else $LYMPH_REGISTRY, else the registry section
-of the lymph config file (--config, or .lymph.yml in the current directory
-when present, then $LYMPH_NODE_CONFIG), else local: (the embedded registry
-of this machine). URLs: zookeeper://host:2181[,host:2181]/lymph, local:,
-local:///dir, memory:.
+Registry: --registry URL, else $LYMPH_REGISTRY, else the registry of the
+lymph configuration, else local: (the embedded registry of this machine).
+URLs: zookeeper://host:2181[,host:2181]/lymph, local:, local:///dir, memory:.
+
+Configuration, as lymph reads it: --config, else $LYMPH_CONFIG, else
+.lymph.yml in the current directory when present, over the sections of
+$LYMPH_NODE_CONFIG; $(env.NAME) and $(var.NAME) ($LYMPH_VARS) substituted
+(lymph config prints the result). Its registry (container.registry, or the
+top-level registry) may be lymph's ZooKeeper one (hosts, chroot, zkclient)
+or its static one, which lives inside one Python process and so is empty
+here. A command sent to a tcp:// address needs no registry and runs
+whatever the configuration says.
 
 ` + exitCodesHelp,
 		Example: `  lymph discover --instances
@@ -72,7 +79,7 @@ local:///dir, memory:.
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.registryURL, "registry", "", "registry URL, e.g. zookeeper://127.0.0.1:2181/lymph (default $LYMPH_REGISTRY, .lymph.yml, local:)")
-	pf.StringVarP(&a.configFile, "config", "c", "", "lymph config file to take the registry from (default .lymph.yml when present)")
+	pf.StringVarP(&a.configFile, "config", "c", "", "lymph config file (default $LYMPH_CONFIG, else .lymph.yml when present)")
 	pf.StringVar(&a.ip, "ip", "", "IP address services reply to: this machine's address as they see it (default $LYMPH_NODE_IP or 127.0.0.1)")
 	pf.StringVar(&a.loglevel, "loglevel", "warning", "log level on stderr: debug, info, warning, error")
 	pf.BoolVar(&a.color, "color", false, "force colored output")
@@ -85,6 +92,9 @@ local:///dir, memory:.
 		newDiscoverCmd(a),
 		newPingCmd(a),
 		newStatusCmd(a),
+		newChangeLoglevelCmd(a),
+		newConfigCmd(a),
+		newTailCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

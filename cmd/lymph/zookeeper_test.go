@@ -56,7 +56,7 @@ func TestZooKeeper(t *testing.T) {
 	t.Run("config file", func(t *testing.T) {
 		t.Chdir(t.TempDir())
 		t.Setenv(registry.EnvVar, "")
-		t.Setenv(nodeConfigEnv, "")
+		t.Setenv("LYMPH_NODE_CONFIG", "")
 		conf := "container:\n  registry:\n    class: lymph.discovery.zookeeper:ZookeeperServiceRegistry\n" +
 			"    zkclient:\n      class: kazoo.client:KazooClient\n      hosts: \"" + hostport + chroot + "\"\n"
 		require.NoError(t, os.WriteFile(".lymph.yml", []byte(conf), 0o644))

@@ -13,6 +13,20 @@ import (
 // write must pass those readers, and what we read should accept anything a
 // Python peer plausibly sends.
 
+// Naive is the location of a datetime without a time zone: Python's naive
+// datetime, which lymph sends without an offset (2014-09-12T08:33:12). A
+// naive datetime decodes to a time.Time in Naive, whose clock reads the
+// sender's wall time, and a time.Time in Naive encodes without an offset,
+// so a naive datetime stays naive through Go and back. Naive has offset 0:
+// Go's instant arithmetic (Equal, Before, Sub, Unix) treats such a time as if
+// it were UTC, which is what Python does not do; compare naive times with
+// naive ones. Make one with time.Date(..., codec.Naive) or t.In(codec.Naive)
+// (the wall clock of t in UTC).
+var Naive = time.FixedZone("naive", 0)
+
+// IsNaive reports whether t is a naive datetime, one in Naive.
+func IsNaive(t time.Time) bool { return t.Location() == Naive }
+
 // Date is a calendar day without a time or zone: lymph's "date", Python's
 // datetime.date. Its text form is YYYY-MM-DD.
 //
@@ -190,11 +204,13 @@ func appendWireTime(b []byte, t TimeOfDay) ([]byte, error) {
 }
 
 // appendWireDatetime writes lymph's "datetime" text for t:
-// YYYY-MM-DDTHH:MM:SS[.ffffff]±hhmm. Python keeps microseconds, so finer
-// digits are dropped; the fraction is written only when not zero, as
-// Python's isoformat does. An offset with seconds (historic local mean
-// times) cannot be written as ±hhmm, so such a time is written in UTC.
+// YYYY-MM-DDTHH:MM:SS[.ffffff]±hhmm, without the offset for a time in
+// Naive. Python keeps microseconds, so finer digits are dropped; the
+// fraction is written only when not zero, as Python's isoformat does. An
+// offset with seconds (historic local mean times) cannot be written as
+// ±hhmm, so such a time is written in UTC.
 func appendWireDatetime(b []byte, t time.Time) ([]byte, error) {
+	naive := IsNaive(t)
 	_, off := t.Zone()
 	if off%60 != 0 {
 		t = t.UTC()
@@ -209,6 +225,9 @@ func appendWireDatetime(b []byte, t time.Time) ([]byte, error) {
 	if us := t.Nanosecond() / 1000; us != 0 {
 		b = appendFraction(b, us, 6)
 	}
+	if naive {
+		return b, nil
+	}
 	sign := byte('+')
 	if off < 0 {
 		sign = '-'
@@ -222,7 +241,8 @@ func appendWireDatetime(b []byte, t time.Time) ([]byte, error) {
 // ParseDatetime parses lymph's datetime text: YYYY-MM-DDTHH:MM:SS with an
 // optional fraction of a second (up to nine digits are kept) and an optional
 // zone (Z, ±hh:mm, ±hhmm or ±hh). A space or a lower-case t may stand for
-// the T. A datetime without a zone (Python's naive datetime) is taken as UTC.
+// the T. A datetime without a zone (Python's naive datetime) is returned in
+// Naive.
 func ParseDatetime(s string) (time.Time, error) {
 	if len(s) < 19 || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') {
 		return time.Time{}, fmt.Errorf("invalid datetime %q: want YYYY-MM-DDTHH:MM:SS", s)
@@ -234,6 +254,9 @@ func ParseDatetime(s string) (time.Time, error) {
 	c, rest, err := parseClock(s[11:])
 	if err != nil {
 		return time.Time{}, fmt.Errorf("invalid datetime %q: %w", s, err)
+	}
+	if rest == "" {
+		return c.On(d, Naive), nil
 	}
 	loc, err := parseZone(rest)
 	if err != nil {

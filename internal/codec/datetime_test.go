@@ -15,7 +15,7 @@ func TestParseDatetime(t *testing.T) {
 		in   string
 		want time.Time
 	}{
-		{"2014-09-12T08:33:12", time.Date(2014, 9, 12, 8, 33, 12, 0, time.UTC)},
+		{"2014-09-12T08:33:12", time.Date(2014, 9, 12, 8, 33, 12, 0, Naive)},
 		{"2014-09-12T08:33:12+0200", time.Date(2014, 9, 12, 8, 33, 12, 0, plus2)},
 		{"2014-09-12T08:33:12+02:00", time.Date(2014, 9, 12, 8, 33, 12, 0, plus2)},
 		{"2014-09-12T08:33:12+02", time.Date(2014, 9, 12, 8, 33, 12, 0, plus2)},
@@ -23,9 +23,9 @@ func TestParseDatetime(t *testing.T) {
 		{"2014-09-12T08:33:12Z", time.Date(2014, 9, 12, 8, 33, 12, 0, time.UTC)},
 		{"2014-09-12T08:33:12+0000", time.Date(2014, 9, 12, 8, 33, 12, 0, time.UTC)},
 		{"2014-09-12T08:33:12.123456+0200", time.Date(2014, 9, 12, 8, 33, 12, 123456000, plus2)},
-		{"2014-09-12T08:33:12.5", time.Date(2014, 9, 12, 8, 33, 12, 500000000, time.UTC)},
-		{"2014-09-12T08:33:12.1234567891", time.Date(2014, 9, 12, 8, 33, 12, 123456789, time.UTC)},
-		{"2014-09-12 08:33:12", time.Date(2014, 9, 12, 8, 33, 12, 0, time.UTC)},
+		{"2014-09-12T08:33:12.5", time.Date(2014, 9, 12, 8, 33, 12, 500000000, Naive)},
+		{"2014-09-12T08:33:12.1234567891", time.Date(2014, 9, 12, 8, 33, 12, 123456789, Naive)},
+		{"2014-09-12 08:33:12", time.Date(2014, 9, 12, 8, 33, 12, 0, Naive)},
 		{"2024-02-29t23:59:59z", time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC)},
 	}
 	for _, tt := range tests {
@@ -35,6 +35,7 @@ func TestParseDatetime(t *testing.T) {
 		_, wantOff := tt.want.Zone()
 		_, gotOff := got.Zone()
 		assert.Equal(t, wantOff, gotOff, tt.in)
+		assert.Equal(t, IsNaive(tt.want), IsNaive(got), "%s: naive without an offset, aware with one", tt.in)
 	}
 	for _, bad := range []string{
 		"", "2014-09-12", "2014-09-12T08:33", "2014-09-12T08:33:1200", "2014-09-12T25:33:12",
@@ -56,6 +57,10 @@ func TestDatetimeText(t *testing.T) {
 		{time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), "9999-12-31T23:59:59.999999+0000"},
 		{time.Date(2014, 9, 12, 8, 33, 12, 999, time.UTC), "2014-09-12T08:33:12+0000"},
 		{time.Date(2014, 9, 12, 8, 33, 12, 10000, time.FixedZone("", 5*3600+45*60)), "2014-09-12T08:33:12.000010+0545"},
+		// A naive datetime is written without an offset.
+		{time.Date(2014, 9, 12, 8, 33, 12, 0, Naive), "2014-09-12T08:33:12"},
+		{time.Date(2014, 9, 12, 8, 33, 12, 1000, Naive), "2014-09-12T08:33:12.000001"},
+		{time.Date(2014, 9, 12, 8, 33, 12, 0, time.FixedZone("naive", 0)), "2014-09-12T08:33:12+0000"}, // only Naive itself is naive
 		// An offset with seconds cannot be written as ±hhmm: UTC instead.
 		{time.Date(1880, 1, 1, 12, 0, 0, 0, time.FixedZone("LMT", 3208)), "1880-01-01T11:06:32+0000"},
 	}

@@ -1,0 +1,87 @@
+package lymph
+
+import (
+	"net"
+	"strconv"
+
+	"github.com/lymphgo/lymph/internal/lymphconfig"
+)
+
+// Config is a lymph configuration file (.lymph.yml) read as Python lymph
+// reads it, so that one file configures the Python and the Go services of
+// a mesh. FromConfig returns it; Options turns it into container options.
+type Config struct {
+	// Source is the file read ("" when the default .lymph.yml is absent).
+	Source string
+	// ServiceName is container.service_name, else $LYMPH_SERVICE_NAME,
+	// else the top-level name; "" when none is set.
+	ServiceName string
+	// Endpoint is tcp://container.ip:container.port; the IP defaults to
+	// $LYMPH_NODE_IP, else 127.0.0.1, and port 0 (unset) picks a free port.
+	Endpoint string
+	// RegistryURL is the registry the file names (container.registry or
+	// the deprecated top-level registry), as a registry URL: ZooKeeper's
+	// hosts and chroot, or "memory:" for lymph's in-process static
+	// registry. "" when the file names none.
+	RegistryURL string
+	// LogEndpoint is container.log_endpoint, where the log stream binds
+	// (see the logstream package); "" picks a free port.
+	LogEndpoint string
+	// Events is container.events (or the deprecated event_system): the
+	// event system's class and, for lymph's kombu one, the broker URL; nil
+	// when the file has none.
+	Events *EventsConfig
+	// Values is the whole merged configuration, for sections Go has no
+	// field for (an interface's own section: Values["interfaces"]).
+	Values map[string]any
+}
+
+// EventsConfig is lymph's event system section: Class (e.g.
+// lymph.events.kombu:KombuEventSystem), URL (for kombu:
+// amqp://user:password@host:port/vhost, from hostname when it is a URL,
+// else from kombu's keys and defaults), Exchange ("lymph"), Serializer
+// ("lymph-msgpack") and the whole Section.
+type EventsConfig = lymphconfig.Events
+
+// FromConfig reads a lymph config file as lymph does: path, else
+// $LYMPH_CONFIG, else .lymph.yml in the current directory (which may be
+// absent); the sections container, registry, event_system, plugins and
+// dependencies of $LYMPH_NODE_CONFIG first, the file's over them;
+// $(env.NAME), and $(var.NAME) from the $LYMPH_VARS file, substituted.
+func FromConfig(path string) (*Config, error) {
+	conf, err := lymphconfig.Load(lymphconfig.Options{File: path})
+	if err != nil {
+		return nil, err
+	}
+	ct, err := conf.Container()
+	if err != nil {
+		return nil, err
+	}
+	regURL, _, _, err := conf.Registry()
+	if err != nil {
+		return nil, err
+	}
+	return &Config{
+		Source:      conf.Source,
+		ServiceName: ct.ServiceName,
+		Endpoint:    "tcp://" + net.JoinHostPort(ct.IP, strconv.Itoa(ct.Port)),
+		RegistryURL: regURL,
+		LogEndpoint: ct.LogEndpoint,
+		Events:      ct.Events,
+		Values:      conf.Values,
+	}, nil
+}
+
+// Options returns the container options the configuration sets: the
+// endpoint, the service name and the registry, when set. Options given
+// after them to NewContainer win.
+func (c *Config) Options() []Option {
+	opts := []Option{WithEndpoint(c.Endpoint)}
+	if c.ServiceName != "" {
+		opts = append(opts, WithName(c.ServiceName))
+	}
+	if c.RegistryURL != "" {
+		opts = append(opts, WithRegistryURL(c.RegistryURL))
+	}
+	return opts
+}
