@@ -24,9 +24,24 @@ type ReplyChannel struct {
 	req     *Message
 	version string // of the interface that serves the request
 
-	mu      sync.Mutex
-	sent    bool
-	headers map[string]any
+	mu       sync.Mutex
+	sent     bool
+	headers  map[string]any
+	sentType string // what went back, for interceptors
+	errType  string // the ERROR's type
+}
+
+// outcome says what the channel sent, once the method returned.
+func (ch *ReplyChannel) outcome() Outcome {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	switch ch.sentType {
+	case TypeError:
+		return Outcome{Kind: OutcomeError, ErrorType: ch.errType}
+	case TypeNack:
+		return Outcome{Kind: OutcomeNack, Reason: reasonRefused}
+	}
+	return Outcome{}
 }
 
 // Context returns the request's context: it carries the request's trace id
@@ -98,6 +113,10 @@ func (ch *ReplyChannel) send(typ string, body any, unlessReplySent bool) error {
 	}
 	ch.sent = true
 	headers := ch.headers
+	ch.sentType = typ
+	if e, ok := body.(errorBody); ok {
+		ch.errType = e.Type
+	}
 	ch.mu.Unlock()
 
 	encoded, err := codec.Marshal(body)
@@ -106,6 +125,9 @@ func (ch *ReplyChannel) send(typ string, body any, unlessReplySent bool) error {
 		// something, and a NACK is what lymph sends for a failed method.
 		ch.c.logger.Error("cannot encode reply", "subject", ch.req.Subject, "trace_id", ch.req.TraceID(), "error", err)
 		typ, encoded, headers = TypeNack, nilBody, nil
+		ch.mu.Lock()
+		ch.sentType = TypeNack
+		ch.mu.Unlock()
 	}
 	ch.c.sendReply(ch.req, typ, ch.version, headers, encoded)
 	return err

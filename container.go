@@ -60,6 +60,11 @@ type Container struct {
 	requests *gate
 	refusals *gate
 	workers  *workers
+
+	// The interceptors composed around serving and calling (interceptor.go);
+	// nil without interceptors.
+	serverChain ServerHandler
+	clientChain ClientHandler
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
@@ -92,6 +97,7 @@ func NewContainer(opts ...Option) (*Container, error) {
 	c.pending.calls = map[string]pendingCall{}
 	c.workers = newWorkers(c.serveCounted)
 	c.installBuiltin()
+	c.buildChains()
 	return c, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
+	"time"
 
 	"github.com/lymphgo/lymph/internal/codec"
 	"github.com/lymphgo/lymph/internal/transport"
@@ -20,8 +21,9 @@ var nilBody = []byte{0xc0}
 // (NACK, body nil); Go callers read it.
 const headerNackReason = "nack_reason"
 
-// Reasons of a NACK. Only reasonStopping is acted on by callers: such a
-// request did no work, so it is sent to another instance.
+// Reasons of a NACK. Only reasonStopping and reasonOverloaded
+// (overload.go) are acted on by callers: such a request did no work, so it
+// is sent to another instance. reasonDeadline is in deadline.go.
 const (
 	reasonStopping  = "stopping"
 	reasonTooLarge  = "too large"
@@ -41,8 +43,12 @@ func (c *Container) handle(in transport.Incoming) {
 		return
 	}
 	c.monitor.Heard(in.Sender, in.Subject != pingSubject)
-	if c.requests.enter() {
+	switch c.admit(in.Subject) {
+	case admitted:
 		c.workers.run(in)
+		return
+	case overloaded:
+		c.refuseOverloaded(in)
 		return
 	}
 	// Draining: say so at once, so that the caller goes elsewhere instead
@@ -64,6 +70,7 @@ func (c *Container) serveCounted(in transport.Incoming) {
 
 // serve answers one request: lymph's dispatcher.
 func (c *Container) serve(in transport.Incoming) {
+	arrived := time.Now()
 	req, err := incomingMessage(in)
 	if in.TooLarge {
 		c.metrics.count(in.Subject, metricBadRequest)
@@ -92,8 +99,19 @@ func (c *Container) serve(in transport.Incoming) {
 		c.refuseMessage(req, reasonUnknown, nil)
 		return
 	}
+	ctx := context.Context(&requestContext{Context: c.serveCtx, req: req})
+	if req.hasTimeout {
+		// The caller's deadline (deadline.go): work it has given up on is
+		// not started, and the method's context ends with it.
+		if req.timeout <= 0 {
+			c.refuseLate(req)
+			return
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, arrived.Add(time.Duration(req.timeout)*time.Millisecond))
+		defer cancel()
+	}
 	c.metrics.count(req.Subject, metricRequest)
-	ctx := WithTraceID(c.serveCtx, req.TraceID())
 	switch m.kind {
 	case kindRPC:
 		c.serveRPC(ctx, inst, m, req)
@@ -109,11 +127,12 @@ func (c *Container) serve(in transport.Incoming) {
 func incomingMessage(in transport.Incoming) (*Message, error) {
 	msg := &Message{}
 	msg.setFrom(&in)
-	traceID, version, err := codec.PeekHeaders(in.Headers)
-	if traceID == "" {
-		traceID = transport.NewID()
+	h, err := codec.PeekRequest(in.Headers)
+	if h.TraceID == "" {
+		h.TraceID = transport.NewID()
 	}
-	msg.known, msg.traceID, msg.version = true, traceID, version
+	msg.known, msg.traceID, msg.version = true, h.TraceID, h.Version
+	msg.timeout, msg.hasTimeout = h.Timeout, h.HasTimeout
 	return msg, err
 }
 
@@ -124,16 +143,28 @@ func (c *Container) serveRPC(ctx context.Context, inst *installed, m *method, re
 		c.refuseMessage(req, reasonBadArgs, err)
 		return
 	}
-	out, panicked := c.invoke(req, m, args)
-	if panicked {
+	if req.hasTimeout && ctx.Err() != nil && c.serveCtx.Err() == nil {
+		c.refuseLate(req)
+		return
+	}
+	if c.serverChain != nil {
+		c.intercept(ctx, inst, m, req, args)
+		return
+	}
+	c.runRPC(ctx, inst, m, req, args)
+}
+
+// runRPC calls an rpc method and sends its reply.
+func (c *Container) runRPC(ctx context.Context, inst *installed, m *method, req *Message, args []reflect.Value) Outcome {
+	out, perr := c.invoke(req, m, args)
+	if perr != nil {
 		c.metrics.count(req.Subject, metricError)
 		c.nack(req, reasonFailed)
-		return
+		return Outcome{Kind: OutcomePanic, Reason: reasonFailed, Err: perr}
 	}
 	if errv := out[len(out)-1]; !errv.IsNil() {
 		c.metrics.count(req.Subject, metricError)
-		c.replyError(req, inst, m, errv.Interface().(error))
-		return
+		return c.replyError(ctx, req, inst, m, errv.Interface().(error))
 	}
 	var body any
 	if m.result {
@@ -143,55 +174,75 @@ func (c *Container) serveRPC(ctx context.Context, inst *installed, m *method, re
 	if err != nil {
 		c.metrics.count(req.Subject, metricError)
 		c.refuseMessage(req, reasonFailed, err)
-		return
+		return Outcome{Kind: OutcomeNack, Reason: reasonFailed, Err: err}
 	}
 	c.transmit(req, TypeReply, headers, encoded)
+	return Outcome{}
 }
 
 // replyError sends a declared error as ERROR and anything else as NACK.
-func (c *Container) replyError(req *Message, inst *installed, m *method, err error) {
+func (c *Container) replyError(ctx context.Context, req *Message, inst *installed, m *method, err error) Outcome {
 	for _, d := range m.raises {
 		if typ, message, ok := d.match(err); ok {
 			body, _ := codec.Marshal(errorBody{Type: typ, Message: message})
 			c.sendReply(req, TypeError, inst.version, nil, body)
-			return
+			return Outcome{Kind: OutcomeError, ErrorType: typ, Err: err}
 		}
 	}
 	level := slog.LevelError
 	if errors.Is(err, context.Canceled) && c.serveCtx.Err() != nil {
 		level = slog.LevelInfo // cut short by Stop, as Stop said
 	}
-	c.logger.Log(context.Background(), level, "method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
+	c.logger.Log(ctx, level, "method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
 	c.nack(req, reasonFailed)
+	return Outcome{Kind: OutcomeNack, Reason: reasonFailed, Err: err}
 }
 
 func (c *Container) serveRaw(ctx context.Context, inst *installed, m *method, req *Message) {
-	ch := &ReplyChannel{ctx: ctx, c: c, req: req, version: inst.version}
 	args, err := m.decodeArgs(ctx, req.body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricBadRequest)
 		c.refuseMessage(req, reasonBadArgs, err)
 		return
 	}
+	if req.hasTimeout && ctx.Err() != nil && c.serveCtx.Err() == nil {
+		c.refuseLate(req)
+		return
+	}
+	if c.serverChain != nil {
+		c.intercept(ctx, inst, m, req, args)
+		return
+	}
+	c.runRaw(ctx, inst, m, req, args)
+}
+
+// runRaw calls a raw method and answers for it if it did not.
+func (c *Container) runRaw(ctx context.Context, inst *installed, m *method, req *Message, args []reflect.Value) Outcome {
+	ch := &ReplyChannel{ctx: ctx, c: c, req: req, version: inst.version}
 	args[0] = reflect.ValueOf(ch) // the channel takes the context's place
-	if _, panicked := c.invoke(req, m, args); panicked {
+	_, perr := c.invoke(req, m, args)
+	if perr != nil {
 		c.metrics.count(req.Subject, metricError)
 	}
 	// lymph's dispatcher: a raw method that did not answer gets a NACK.
 	_ = ch.Nack(true)
+	if perr != nil {
+		return Outcome{Kind: OutcomePanic, Reason: reasonFailed, Err: perr}
+	}
+	return ch.outcome()
 }
 
 // invoke calls the method, turning a panic into a logged failure: one bad
 // request must not take the process down.
-func (c *Container) invoke(req *Message, m *method, args []reflect.Value) (out []reflect.Value, panicked bool) {
+func (c *Container) invoke(req *Message, m *method, args []reflect.Value) (out []reflect.Value, perr error) {
 	defer func() {
 		if r := recover(); r != nil {
-			panicked = true
+			perr = fmt.Errorf("lymph: %s panicked: %v", req.Subject, r)
 			c.logger.Error("method panicked", "subject", req.Subject, "trace_id", req.TraceID(),
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	return m.fn.Call(args[m.firstArg():]), false
+	return m.fn.Call(args[m.firstArg():]), nil
 }
 
 // decodeArgs builds the argument list: slot 0 is always the context (or the
@@ -233,6 +284,13 @@ func (c *Container) refuseStopping(in transport.Incoming) {
 	req, _ := incomingMessage(in)
 	c.logger.Debug("request refused: container is stopping", "subject", req.Subject, "source", req.Source, "trace_id", req.TraceID())
 	c.nack(req, reasonStopping)
+}
+
+// refuseLate NACKs a request whose caller's deadline has passed; counted,
+// not logged: the caller has moved on, and under load there are many.
+func (c *Container) refuseLate(req *Message) {
+	c.metrics.count(req.Subject, metricDeadline)
+	c.nack(req, reasonDeadline)
 }
 
 // refuseMessage NACKs a request and logs why.

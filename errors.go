@@ -39,6 +39,11 @@ var (
 	// Calls fail with it as soon as the connection drops, rather than at
 	// their deadline.
 	ErrConnectionLost = errors.New("lymph: connection lost; the request may have been processed")
+
+	// ErrOverloaded matches (errors.Is) the ErrNack of a request that every
+	// instance tried refused because it was at its WithMaxInFlight limit:
+	// the request did no work and may be retried later.
+	ErrOverloaded = errors.New("lymph: overloaded")
 )
 
 type timeoutError struct{}
@@ -126,6 +131,9 @@ func (e *nackError) Error() string {
 	return ErrNack.Error() + ": " + e.subject
 }
 func (e *nackError) Unwrap() error { return ErrNack }
+
+// Is makes a NACK for overload match ErrOverloaded.
+func (e *nackError) Is(target error) bool { return target == ErrOverloaded && e.reason == reasonOverloaded }
 
 // unexpectedReplyError reports a reply of a type a caller cannot take, such
 // as a REQ whose subject happens to be our request's id.

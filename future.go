@@ -129,3 +129,25 @@ func (f *Future) complete(in transport.Incoming, err error) {
 	}
 	close(f.done)
 }
+
+// completeFrom completes f with what inner, a completed Future, holds.
+func (f *Future) completeFrom(inner *Future) {
+	f.mu.Lock()
+	f.finished = true
+	f.mu.Unlock()
+	if inner.err != nil {
+		f.err = inner.err
+	} else {
+		f.reply.copyFrom(&inner.reply)
+	}
+	close(f.done)
+}
+
+// completeAck completes f as an acknowledgement without a value.
+func (f *Future) completeAck() {
+	f.mu.Lock()
+	f.finished = true
+	f.mu.Unlock()
+	f.reply.Type = TypeAck
+	close(f.done)
+}

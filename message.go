@@ -40,6 +40,9 @@ type Message struct {
 	// request came without.
 	known            bool
 	traceID, version string
+	// The request's timeout_ms header (deadline.go), when it has one.
+	timeout    int64
+	hasTimeout bool
 }
 
 // setFrom fills m from a received message; the transport hands over
@@ -49,6 +52,16 @@ func (m *Message) setFrom(in *transport.Incoming) {
 	m.rawHeaders, m.body = in.Headers, in.Body
 	m.headers.Store(nil)
 	m.known, m.traceID, m.version = false, "", ""
+	m.timeout, m.hasTimeout = 0, false
+}
+
+// copyFrom makes m a copy of o, which is no longer written to.
+func (m *Message) copyFrom(o *Message) {
+	m.ID, m.Type, m.Subject, m.Source = o.ID, o.Type, o.Subject, o.Source
+	m.rawHeaders, m.body = o.rawHeaders, o.body
+	m.headers.Store(o.headers.Load())
+	m.known, m.traceID, m.version = o.known, o.traceID, o.version
+	m.timeout, m.hasTimeout = o.timeout, o.hasTimeout
 }
 
 // Headers returns the message's headers, trace_id and version among them.

@@ -19,6 +19,8 @@ const (
 	metricNack                         // NACKs sent
 	metricUnknown                      // requests for an unknown interface or method
 	metricBadRequest                   // undecodable headers or arguments
+	metricOverloaded                   // refused past WithMaxInFlight
+	metricDeadline                     // refused: the caller's deadline had passed
 	numMetricKinds
 )
 
@@ -28,6 +30,8 @@ var metricNames = [numMetricKinds]string{
 	metricNack:       "rpc.nacks",
 	metricUnknown:    "rpc.unknown",
 	metricBadRequest: "rpc.bad_requests",
+	metricOverloaded: "rpc.overloaded",
+	metricDeadline:   "rpc.deadline_exceeded",
 }
 
 // metrics counts what the container serves, per subject, for

@@ -31,6 +31,8 @@ type config struct {
 	health         health.Config
 	stopGrace      time.Duration
 	logEndpoint    string // WithLogEndpoint (logendpoint.go), published as log_endpoint
+	interceptors   []Interceptor // WithInterceptors (interceptor.go)
+	maxInFlight    int64         // WithMaxInFlight (overload.go)
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats

@@ -86,8 +86,8 @@ func (p *pendingCalls) expire(id string, err error) {
 // deliver hands a reply to the call waiting for it. A reply nobody waits
 // for (it came after the deadline, or it answers nothing we sent) is
 // dropped: lymph's timeouts are the caller's alone. A NACK that says the
-// instance was stopping did no work: a call by name goes to another
-// instance instead.
+// instance was stopping, or overloaded, did no work: a call by name goes
+// to another instance instead.
 func (p *pendingCalls) deliver(c *Container, in transport.Incoming) {
 	pc, ok := p.take(in.Subject)
 	if !ok {
@@ -98,7 +98,7 @@ func (p *pendingCalls) deliver(c *Container, in transport.Incoming) {
 	}
 	_, ping := pc.w.(*pingCall)
 	c.monitor.Heard(in.Sender, !ping)
-	if in.Type == TypeNack && pc.proxy != nil && pc.tries < maxResends && nackReason(in.Headers) == reasonStopping {
+	if in.Type == TypeNack && pc.proxy != nil && pc.tries < maxResends && didNoWork(nackReason(in.Headers)) {
 		go c.resend(pc, in)
 		return
 	}
@@ -138,6 +138,10 @@ func (p *pendingCalls) failAll(err error) {
 		pc.w.complete(transport.Incoming{}, fmt.Errorf("%w: the container stopped", err))
 	}
 }
+
+// didNoWork reports whether a NACK's reason says the request was refused
+// before any work: the instance was stopping, or at its limit.
+func didNoWork(reason string) bool { return reason == reasonStopping || reason == reasonOverloaded }
 
 // nackReason reads the reason header of a NACK, "" when it has none (Python
 // lymph sends none).

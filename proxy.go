@@ -109,6 +109,15 @@ func (p *Proxy) Call(ctx context.Context, method string, args, result any) error
 	if err != nil {
 		return err
 	}
+	if h := p.c.clientChain; h != nil {
+		return h(ctx, &ClientCall{Subject: subject, Args: args, proxy: p, result: result})
+	}
+	return p.call(ctx, subject, args, result, nil)
+}
+
+// call is a synchronous call; cc, when interceptors see the call, learns
+// the peer that answered.
+func (p *Proxy) call(ctx context.Context, subject string, args, result any, cc *ClientCall) error {
 	call := syncCalls.Get().(*syncCall)
 	defer call.release()
 	timeout := p.timeout(ctx)
@@ -118,6 +127,9 @@ func (p *Proxy) Call(ctx context.Context, method string, args, result any) error
 	}
 	if err := call.wait(ctx, p.c, id, subject, timeout); err != nil {
 		return err
+	}
+	if cc != nil {
+		cc.Peer = call.reply.Source
 	}
 	if err := replyError(subject, &call.reply); err != nil {
 		return err
@@ -173,8 +185,17 @@ func (c *Container) Request(ctx context.Context, address, subject string, args a
 	return c.deferCall(ctx, p, subject, args).Message(ctx)
 }
 
-// deferCall sends a request whose reply a Future waits for.
+// deferCall sends a request whose reply a Future waits for, through the
+// interceptors when there are any.
 func (c *Container) deferCall(ctx context.Context, p *Proxy, subject string, args any) *Future {
+	if c.clientChain != nil {
+		return c.deferIntercepted(ctx, p, subject, args)
+	}
+	return c.deferDirect(ctx, p, subject, args)
+}
+
+// deferDirect sends a request whose reply a Future waits for.
+func (c *Container) deferDirect(ctx context.Context, p *Proxy, subject string, args any) *Future {
 	f := newFuture(subject)
 	timeout := p.timeout(ctx)
 	id, err := c.startCall(ctx, p, subject, args, timeout, f)
@@ -214,7 +235,8 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 	if traceID == "" {
 		traceID = id
 	}
-	headers, body, err := codec.MarshalMessage(traceID, p.opts.version, args)
+	// The deadline travels (deadline.go), with the caller's extra headers.
+	headers, body, err := codec.MarshalRequest(traceID, p.opts.version, timeoutMillis(timeout), requestHeaders(ctx), args)
 	if err != nil {
 		return "", fmt.Errorf("lymph: %s: encoding arguments: %w", subject, err)
 	}

@@ -141,56 +141,6 @@ func UnmarshalHeaders(data []byte) (map[string]any, error) {
 // building the whole map. Missing or nil values read as "". An empty frame
 // is no headers.
 func PeekHeaders(data []byte) (traceID, version string, err error) {
-	defer recoverDecode(&err)
-	if len(data) == 0 {
-		return "", "", nil
-	}
-	n, err := checkWellFormed(data)
-	if err != nil {
-		return "", "", fmt.Errorf("codec: %w", err)
-	}
-	if n != len(data) {
-		return "", "", fmt.Errorf("codec: %d bytes after the msgpack document", len(data)-n)
-	}
-	pd := getDecoder(data)
-	defer putDecoder(pd)
-	d := pd.dec
-	entries, err := d.DecodeMapLen()
-	if err != nil {
-		return "", "", fmt.Errorf("codec: headers must be a map: %w", err)
-	}
-	for range max(entries, 0) {
-		key, err := d.DecodeInterface()
-		if err != nil {
-			return "", "", fmt.Errorf("codec: %w", err)
-		}
-		k, _ := key.(string)
-		if b, ok := key.([]byte); ok {
-			k = string(b) // Python 2 peers sent text keys as bin
-		}
-		switch k {
-		case HeaderTraceID, HeaderVersion:
-			v, err := d.DecodeInterface()
-			if err != nil {
-				return "", "", fmt.Errorf("codec: header %q: %w", k, err)
-			}
-			var s string
-			switch x := v.(type) {
-			case string:
-				s = x
-			case []byte:
-				s = string(x)
-			}
-			if k == HeaderTraceID {
-				traceID = s
-			} else {
-				version = s
-			}
-		default:
-			if err := d.Skip(); err != nil {
-				return "", "", fmt.Errorf("codec: %w", err)
-			}
-		}
-	}
-	return traceID, version, nil
+	h, err := PeekRequest(data)
+	return h.TraceID, h.Version, err
 }

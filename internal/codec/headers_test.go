@@ -124,3 +124,45 @@ func TestPeekHeaders(t *testing.T) {
 		assert.Equal(t, tc.version, version, name)
 	}
 }
+
+func TestRequestHeadersRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout int64
+		extra   map[string]any
+	}{
+		{"no timeout", 0, nil},
+		{"timeout", 1500, nil},
+		{"timeout and extra", 20, map[string]any{"x-user": "ann", "traceparent": "00-ab-cd-01"}},
+		{"extra cannot replace the timeout", 20, map[string]any{HeaderTimeout: int64(99999)}},
+		{"extra timeout dropped without a deadline", 0, map[string]any{HeaderTimeout: int64(99999)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			headers, body, err := MarshalRequest("abc", "1.0.0", tc.timeout, tc.extra, map[string]any{"text": "foo"})
+			require.NoError(t, err)
+			h, err := PeekRequest(headers)
+			require.NoError(t, err)
+			assert.Equal(t, "abc", h.TraceID)
+			assert.Equal(t, "1.0.0", h.Version)
+			assert.Equal(t, tc.timeout > 0, h.HasTimeout)
+			assert.Equal(t, tc.timeout, h.Timeout)
+			all, err := UnmarshalHeaders(headers)
+			require.NoError(t, err)
+			for k, v := range tc.extra {
+				if k != HeaderTimeout {
+					assert.Equal(t, v, all[k], k)
+				}
+			}
+			var args map[string]any
+			require.NoError(t, Unmarshal(body, &args))
+			assert.Equal(t, "foo", args["text"])
+		})
+	}
+}
+
+func TestPeekRequestRejectsNonIntegerTimeout(t *testing.T) {
+	headers, err := MarshalHeaders("abc", "", map[string]any{HeaderTimeout: "soon"})
+	require.NoError(t, err)
+	_, err = PeekRequest(headers)
+	assert.ErrorContains(t, err, "timeout_ms")
+}
