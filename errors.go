@@ -133,7 +133,9 @@ func (e *nackError) Error() string {
 func (e *nackError) Unwrap() error { return ErrNack }
 
 // Is makes a NACK for overload match ErrOverloaded.
-func (e *nackError) Is(target error) bool { return target == ErrOverloaded && e.reason == reasonOverloaded }
+func (e *nackError) Is(target error) bool {
+	return target == ErrOverloaded && e.reason == reasonOverloaded
+}
 
 // unexpectedReplyError reports a reply of a type a caller cannot take, such
 // as a REQ whose subject happens to be our request's id.

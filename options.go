@@ -30,7 +30,7 @@ type config struct {
 	credentials    map[string]string
 	health         health.Config
 	stopGrace      time.Duration
-	logEndpoint    string // WithLogEndpoint (logendpoint.go), published as log_endpoint
+	logEndpoint    string        // WithLogEndpoint (logendpoint.go), published as log_endpoint
 	interceptors   []Interceptor // WithInterceptors (interceptor.go)
 	maxInFlight    int64         // WithMaxInFlight (overload.go)
 }
