@@ -1,0 +1,95 @@
+package lymph
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/lymphgo/lymph/registry"
+)
+
+// get returns one counter of a subject.
+func (m *metrics) get(subject string, kind metricKind) uint64 {
+	v, ok := m.subjects.Load(subject)
+	if !ok {
+		return m.other[kind].Load()
+	}
+	return v.(*counters)[kind].Load()
+}
+
+func TestMaxInFlightRefusesAtOnce(t *testing.T) {
+	svc := &testService{}
+	server := startContainer(t, memoryRegistry(t), installTestService(svc), WithMaxInFlight(2))
+	client := startContainer(t, memoryRegistry(t), nil)
+	ctx := testContext(t)
+	p := client.Proxy(server.Endpoint())
+
+	blocked := []*Future{p.Defer(ctx, "testsvc.block", nil), p.Defer(ctx, "testsvc.block", nil)}
+	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.block") == 2 }, 5*time.Second, time.Millisecond)
+
+	err := p.Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil)
+	require.ErrorIs(t, err, ErrNack)
+	assert.ErrorIs(t, err, ErrOverloaded)
+	assert.ErrorContains(t, err, "overloaded")
+	assert.Equal(t, uint64(1), server.metrics.get("testsvc.upper", metricOverloaded))
+	assert.Zero(t, server.metrics.requests("testsvc.upper"), "refused before dispatch")
+
+	var payload string
+	require.NoError(t, p.Call(ctx, "lymph.ping", map[string]any{"payload": "hi"}, &payload),
+		"heartbeats are not limited: an overloaded instance is alive")
+
+	// Once a slot frees, requests are served again.
+	svc.release <- struct{}{}
+	require.NoError(t, blocked[0].Get(ctx, nil))
+	out, err := Call[string](ctx, p, "testsvc.upper", textArgs{Text: "y"})
+	require.NoError(t, err)
+	assert.Equal(t, "Y", out)
+	svc.release <- struct{}{}
+	require.NoError(t, blocked[1].Get(ctx, nil))
+}
+
+// A call by name that an overloaded instance refused goes to another
+// instance: the request did no work.
+func TestOverloadedCallGoesToAnotherInstance(t *testing.T) {
+	busySvc := &testService{}
+	busy := startContainer(t, memoryRegistry(t), installTestService(busySvc), WithMaxInFlight(1))
+	idle := startContainer(t, memoryRegistry(t), installTestService(&testService{}))
+	clientReg := memoryRegistry(t)
+	ctx := testContext(t)
+	for _, c := range []*Container{busy, idle} {
+		inst, err := registry.NewInstance("testsvc", c.Endpoint(), "")
+		require.NoError(t, err)
+		require.NoError(t, clientReg.Register(ctx, inst))
+	}
+	client := startContainer(t, clientReg, nil)
+	blocked := client.Proxy(busy.Endpoint()).Defer(ctx, "testsvc.block", nil)
+	require.Eventually(t, func() bool { return busy.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
+
+	p := client.Proxy("testsvc", ProxyRoundRobin()) // by load, the busy instance would not be picked
+	for i := range 20 {
+		out, err := Call[string](ctx, p, "upper", textArgs{Text: "a"})
+		require.NoError(t, err, "call %d", i)
+		assert.Equal(t, "A", out)
+	}
+	assert.Positive(t, busy.metrics.get("testsvc.upper", metricOverloaded), "some calls reached the busy instance and were sent on")
+	assert.Zero(t, busy.metrics.requests("testsvc.upper"))
+	busySvc.release <- struct{}{}
+	require.NoError(t, blocked.Get(ctx, nil))
+}
+
+func TestGateEnterBelow(t *testing.T) {
+	g := newGate()
+	ok, full := g.enterBelow(1)
+	assert.True(t, ok)
+	assert.False(t, full)
+	ok, full = g.enterBelow(1)
+	assert.False(t, ok)
+	assert.True(t, full)
+	g.leave()
+	<-g.close()
+	ok, full = g.enterBelow(1)
+	assert.False(t, ok)
+	assert.False(t, full, "closed, not full")
+}
