@@ -104,6 +104,10 @@ func transportMetrics(tr *transport.Transport, monitor *health.Monitor) []metric
 		{"transport.messages_out", st.MessagesOut, none},
 		{"transport.dial_failures", st.DialFailures, none},
 		{"transport.handshake_failures", st.HandshakeFailures, none},
+		{"transport.handshaking", st.Handshaking, none},
+		{"transport.queue_waits", st.QueueWaits, none},
+		{"transport.queue_full", st.QueueFull, none},
+		{"transport.read_buffers", st.ReadBuffers, none},
 		{"transport.busy_polls", st.BusyPolls, none},
 		{"transport.empty_busy_polls", st.EmptyBusyPolls, none},
 	}
@@ -129,4 +133,56 @@ func transportMetrics(tr *transport.Transport, monitor *health.Monitor) []metric
 			metric{"transport.peer_connected", connected[p.Endpoint], tags})
 	}
 	return out
+}
+
+// Metric is one of the container's counters or gauges, as
+// lymph.get_metrics reports it: exporters (the prometheus subpackage) read
+// the same values, so there is one source of truth.
+type Metric struct {
+	// Name is lymph's dotted name, e.g. "rpc.requests" or
+	// "transport.messages_in".
+	Name string
+	// Value is the number; booleans read as 0 or 1.
+	Value float64
+	// Tags are the metric's labels, e.g. subject, reason, peer, state.
+	Tags map[string]string
+}
+
+// Metrics returns what lymph.get_metrics answers: the request counters per
+// served subject, late replies, and the transport's counters and peers.
+func (c *Container) Metrics() []Metric {
+	raw := c.metrics.snapshot()
+	if tr := c.tr.Load(); tr != nil {
+		raw = append(raw, transportMetrics(tr, c.monitor)...)
+	}
+	out := make([]Metric, 0, len(raw))
+	for _, m := range raw {
+		name, _ := m[0].(string)
+		tags := map[string]string{}
+		if t, ok := m[2].(map[string]any); ok {
+			for k, v := range t {
+				tags[k], _ = v.(string)
+			}
+		}
+		out = append(out, Metric{Name: name, Value: metricValue(m[1]), Tags: tags})
+	}
+	return out
+}
+
+func metricValue(v any) float64 {
+	switch x := v.(type) {
+	case uint64:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case int:
+		return float64(x)
+	case float64:
+		return x
+	case bool:
+		if x {
+			return 1
+		}
+	}
+	return 0
 }

@@ -1,7 +1,7 @@
 // Command echo runs the example echo service.
 //
 //	go run ./examples/echo                       # service and client in one process
-//	go run ./examples/echo serve --endpoint tcp://127.0.0.1:4000 [--registry URL]
+//	go run ./examples/echo serve --endpoint tcp://127.0.0.1:4000 [--registry URL] [--metrics 127.0.0.1:9100]
 //
 // The first form starts the service, calls each of its methods through a
 // proxy, prints what each call returned, and stops. The second serves until
@@ -38,6 +38,7 @@ func run(args []string) error {
 	endpoint := fs.String("endpoint", "tcp://127.0.0.1:0", "endpoint to bind, tcp://host:port (port 0 picks one)")
 	registryURL := fs.String("registry", "", "registry URL (zookeeper://host:2181/lymph, local:, memory:); default $LYMPH_REGISTRY or local:")
 	verbose := fs.Bool("v", false, "log at debug level")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9100)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,9 +57,21 @@ func run(args []string) error {
 	if *registryURL != "" {
 		opts = append(opts, lymph.WithRegistryURL(*registryURL))
 	}
+	var metrics *metricsServer
+	if *metricsAddr != "" {
+		var err error
+		if metrics, err = newMetricsServer(*metricsAddr); err != nil {
+			return err
+		}
+		defer metrics.stop()
+		opts = append(opts, lymph.WithInterceptors(metrics.m))
+	}
 	c, err := lymph.NewContainer(opts...)
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		metrics.serve(c)
 	}
 	if err := install(c); err != nil {
 		return err
