@@ -21,8 +21,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/lymphgo/lymph"
-	lymphprom "github.com/lymphgo/lymph/prometheus"
 	"github.com/lymphgo/lymph/lymphtest"
+	lymphprom "github.com/lymphgo/lymph/prometheus"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -39,7 +39,7 @@ func (*echo) Upper(ctx context.Context, args textArgs) (string, error) {
 	return strings.ToUpper(args.Text), nil
 }
 func (*echo) Fail(ctx context.Context, args textArgs) error { return errNope.New(args.Text) }
-func (*echo) Broken(ctx context.Context) error               { return errors.New("broken") }
+func (*echo) Broken(ctx context.Context) error              { return errors.New("broken") }
 
 func quiet() lymph.Option { return lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) }
 
