@@ -127,13 +127,16 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	if err != nil {
 		return err
 	}
-	inst := &installed{name: cfg.name, version: cfg.version, methods: methods}
+	inst := &installed{svc: svc, name: cfg.name, version: cfg.version, methods: methods}
 	if cfg.version != "" {
 		v, err := semver.NewVersion(cfg.version)
 		if err != nil {
 			return fmt.Errorf("lymph: cannot install %T: version %q: %w", svc, cfg.version, err)
 		}
 		inst.semver = v
+	}
+	if err := c.applyConfig(svc, cfg.name); err != nil {
+		return err
 	}
 	iface := holder.lymphInterface()
 
@@ -160,6 +163,9 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	c.lifeMu.Unlock()
 
 	if running {
+		if err := startService(context.Background(), inst); err != nil {
+			return fmt.Errorf("lymph: installed, but cannot start: %w", err)
+		}
 		if err := c.registrar.add(context.Background(), c.instance(inst)); err != nil {
 			return fmt.Errorf("lymph: installed %q, but cannot register it: %w", inst.name, err)
 		}
@@ -228,7 +234,14 @@ func (c *Container) start(ctx context.Context) error {
 	go func() { defer c.background.Done(); c.monitor.Run(bg) }()
 	go func() { defer c.background.Done(); c.registrar.run(bg) }()
 
-	for _, inst := range c.ifaces.Load().all() {
+	all := c.ifaces.Load().all()
+	for _, inst := range all {
+		if err := startService(ctx, inst); err != nil {
+			_ = c.shutdown(ctx, 0)
+			return err
+		}
+	}
+	for _, inst := range all {
 		if err := c.registrar.add(ctx, c.instance(inst)); err != nil {
 			_ = c.shutdown(ctx, 0)
 			return err
@@ -329,6 +342,7 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	}
 	c.cancelServe()
 	<-drained // methods that ignore their context are waited for: their replies need the transport
+	c.stopServices(ctx)
 	<-c.refusals.close()
 	c.workers.stop()
 

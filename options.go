@@ -1,6 +1,7 @@
 package lymph
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -31,6 +32,9 @@ type config struct {
 	health         health.Config
 	stopGrace      time.Duration
 	logEndpoint    string // WithLogEndpoint (logendpoint.go), published as log_endpoint
+	errorHook      func(context.Context, ErrorReport)
+	// interfaceConfig is the configuration's interfaces section (WithConfig).
+	interfaceConfig map[string]any
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats

@@ -90,7 +90,7 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 	var problems []error
 	for i := 0; i < t.NumMethod(); i++ {
 		rm := t.Method(i)
-		if promoted(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
+		if promoted(rm.Name, v.Method(i).Type()) || isHook(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
 			continue
 		}
 		m, err := describeMethod(rm, v.Method(i))
