@@ -64,7 +64,7 @@ func TestInterfaceHooks(t *testing.T) {
 type failingStart struct{ Interface }
 
 func (*failingStart) OnStart(ctx context.Context) error { return errors.New("no database") }
-func (*failingStart) Ping(ctx context.Context) error     { return nil }
+func (*failingStart) Ping(ctx context.Context) error    { return nil }
 
 func TestOnStartErrorFailsStart(t *testing.T) {
 	c, err := NewContainer(WithLogger(quietLogger()), WithRegistry(memoryRegistry(t)))
