@@ -31,11 +31,13 @@ type driverConfig struct {
 	size     int           // bytes of padding after the token
 	warmup   bool          // wait for one good call before the timed run
 	churn    int           // churn: this many containers, one call each
+	maxMsg   int64         // the client's message size limit (0: the default)
 }
 
 func parseDriver(args []string) (driverConfig, error) {
 	var c driverConfig
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the error says what was wrong; the orchestrator logs it
 	fs.StringVar(&c.registry, "registry", "local:", "registry URL")
 	fs.StringVar(&c.address, "address", "echo", "service name or endpoint to call")
 	fs.StringVar(&c.endpoint, "endpoint", "tcp://127.0.0.1:0", "the client's own endpoint")
@@ -47,6 +49,7 @@ func parseDriver(args []string) (driverConfig, error) {
 	fs.IntVar(&c.size, "size", 0, "padding bytes per request")
 	fs.BoolVar(&c.warmup, "warmup", true, "wait for one good call first")
 	fs.IntVar(&c.churn, "count", 0, "churn: containers to start, one after another")
+	fs.Int64Var(&c.maxMsg, "max-message", 0, "the client's message size limit in bytes (0: the default)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -123,10 +126,16 @@ type caller struct {
 	prefix string // unique per driver process
 	seq    atomic.Int64
 	pad    string
+	method string // "echo", or "echo.echo" through a proxy to an endpoint
 }
 
 func newCaller(cfg driverConfig) *caller {
-	return &caller{cfg: cfg, prefix: fmt.Sprintf("t%d-%d-", os.Getpid(), time.Now().UnixNano()), pad: strings.Repeat("x", cfg.size)}
+	method := "echo"
+	if strings.Contains(cfg.address, "://") {
+		method = "echo.echo"
+	}
+	return &caller{cfg: cfg, prefix: fmt.Sprintf("t%d-%d-", os.Getpid(), time.Now().UnixNano()),
+		pad: strings.Repeat("x", cfg.size), method: method}
 }
 
 type outcome struct {
@@ -144,7 +153,7 @@ func (c *caller) call(p *lymph.Proxy, rec *recorder, timer *time.Timer) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.deadline)
 		defer cancel()
-		got, err := lymph.Call[string](ctx, p, "echo", map[string]any{"text": text})
+		got, err := lymph.Call[string](ctx, p, c.method, map[string]any{"text": text})
 		done <- outcome{got, err}
 	}()
 	timer.Reset(c.cfg.deadline + c.cfg.hang)
@@ -183,8 +192,14 @@ func runDriver(args []string, stdout io.Writer) error {
 		seconds = int(cfg.duration/time.Second) + 1
 	}
 	cl := newCaller(cfg)
-	c, err := lymph.NewContainer(lymph.WithName("faults-client"), lymph.WithEndpoint(cfg.endpoint),
-		lymph.WithRegistryURL(cfg.registry), lymph.WithLogger(logger), lymph.WithTimeout(cfg.deadline))
+	opts := []lymph.Option{lymph.WithName("faults-client"), lymph.WithEndpoint(cfg.endpoint),
+		lymph.WithRegistryURL(cfg.registry), lymph.WithLogger(logger), lymph.WithTimeout(cfg.deadline)}
+	if cfg.maxMsg > 0 {
+		// Above the server's limit, so that the server's refusal is what
+		// the oversized-request scenario measures.
+		opts = append(opts, lymph.WithMaxMessageSize(cfg.maxMsg))
+	}
+	c, err := lymph.NewContainer(opts...)
 	if err != nil {
 		return err
 	}
@@ -193,6 +208,7 @@ func runDriver(args []string, stdout io.Writer) error {
 		// A client that cannot start fails its one call: report it so.
 		rec := newRecorder(0)
 		rec.failure(startAt, time.Now(), classify(err), "start: "+err.Error())
+		fmt.Fprintln(stdout, "ready")
 		return writeResult(stdout, rec.result(0))
 	}
 	defer func() {

@@ -127,6 +127,11 @@ func formatDetails(rows []*row, all bool) string {
 			lines = append(lines, "ERROR: "+r.err.Error())
 		}
 		lines = append(lines, r.notes...)
+		for _, kind := range append(errorKinds, kindWrong) {
+			if msg, ok := r.res.Samples[kind]; ok {
+				lines = append(lines, fmt.Sprintf("a %s error: %.160s", kind, msg))
+			}
+		}
 		for _, c := range r.checks {
 			if all || c.verdict() != pass {
 				lines = append(lines, c.String())
