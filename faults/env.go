@@ -28,6 +28,7 @@ type env struct {
 	zk    *zookeeper
 	probe *lymph.Container
 	zkUp  bool
+	nets  []string // network namespaces to delete at the end
 }
 
 // pick returns the short (CI) or the full value.
@@ -59,6 +60,7 @@ type server struct {
 	e        *env
 	endpoint string
 	registry string
+	netns    string // network namespace to run in ("": the suite's own)
 	p        *proc
 }
 
@@ -79,7 +81,11 @@ func (s *server) start() error {
 }
 
 func (s *server) launch() error {
-	p, err := s.e.g.start("echo", s.e.echo, "serve", "--endpoint", s.endpoint, "--registry", s.registry)
+	bin, args := s.e.echo, []string{"serve", "--endpoint", s.endpoint, "--registry", s.registry}
+	if s.netns != "" {
+		bin, args = "ip", append([]string{"netns", "exec", s.netns, bin}, args...)
+	}
+	p, err := s.e.g.start("echo", bin, args...)
 	if err != nil {
 		return err
 	}
@@ -120,7 +126,16 @@ func (e *env) servers(n int, registry string) ([]*server, error) {
 
 // driver starts a load driver and waits until it is ready (warmed up).
 func (e *env) driver(args ...string) (*proc, error) {
-	p, err := e.g.start("load", e.self, append([]string{"load"}, args...)...)
+	return e.driverIn("", args...)
+}
+
+// driverIn is driver in a network namespace ("" for the suite's own).
+func (e *env) driverIn(netns string, args ...string) (*proc, error) {
+	bin, args := e.self, append([]string{"load"}, args...)
+	if netns != "" {
+		bin, args = "ip", append([]string{"netns", "exec", netns, bin}, args...)
+	}
+	p, err := e.g.start("load", bin, args...)
 	if err != nil {
 		return nil, err
 	}

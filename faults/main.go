@@ -78,6 +78,7 @@ func orchestrate(args []string) int {
 			}
 			e.g.killAll()
 			e.zk.cleanup()
+			e.deleteNets()
 			if *keep {
 				fmt.Fprintln(os.Stderr, "faults: logs kept in", dir)
 			} else {
