@@ -76,7 +76,7 @@ func orchestrate(args []string) int {
 				e.probe.Stop(stopCtx)
 				stop()
 			}
-			e.g.killAll()
+			e.g.close()
 			e.zk.cleanup()
 			e.deleteNets()
 			if *keep {
@@ -91,11 +91,20 @@ func orchestrate(args []string) int {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	go func() {
-		if _, ok := <-sigs; ok {
-			fmt.Fprintln(os.Stderr, "faults: interrupted; killing every child")
-			cleanup()
-			os.Exit(130)
+		if _, ok := <-sigs; !ok {
+			return
 		}
+		// Every wait of the scenarios ends with the context: the suite
+		// cleans up and returns. Should it not within 15 s, or on a second
+		// signal, clean up from here.
+		fmt.Fprintln(os.Stderr, "faults: interrupted; killing every child")
+		cancel()
+		select {
+		case <-sigs:
+		case <-time.After(15 * time.Second):
+		}
+		cleanup()
+		os.Exit(130)
 	}()
 
 	if err := prepare(e); err != nil {
@@ -111,6 +120,9 @@ func orchestrate(args []string) int {
 		if ctx.Err() != nil {
 			break
 		}
+	}
+	if ctx.Err() != nil {
+		return 130
 	}
 	mode := "full"
 	if *short {

@@ -28,10 +28,11 @@ type proc struct {
 // group owns every child the suite starts and kills them all at the end,
 // on failure and on SIGINT.
 type group struct {
-	dir  string
-	mu   sync.Mutex
-	live map[*proc]bool
-	seq  int
+	dir    string
+	mu     sync.Mutex
+	live   map[*proc]bool
+	seq    int
+	closed bool // after close, nothing more starts
 }
 
 func newGroup(dir string) *group { return &group{dir: dir, live: map[*proc]bool{}} }
@@ -57,11 +58,18 @@ func (g *group) start(name, bin string, args ...string) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Started and recorded under the lock, so that close never misses a
+	// child that a scenario starts while the suite is interrupted.
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil, fmt.Errorf("start %s: the suite is shutting down", name)
+	}
 	if err := cmd.Start(); err != nil {
+		g.mu.Unlock()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &proc{name: name, cmd: cmd, log: logPath, lines: make(chan string, 16), done: make(chan struct{})}
-	g.mu.Lock()
 	g.live[p] = true
 	g.mu.Unlock()
 	go func() {
@@ -98,6 +106,14 @@ func (g *group) killAll() {
 		case <-time.After(5 * time.Second):
 		}
 	}
+}
+
+// close kills every child and refuses to start more.
+func (g *group) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.killAll()
 }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
