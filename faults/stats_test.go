@@ -58,3 +58,16 @@ func TestThroughput(t *testing.T) {
 		})
 	}
 }
+
+func TestFailedAfter(t *testing.T) {
+	ms := int64(time.Millisecond)
+	res := &Result{Failures: []Failure{
+		{Start: 995 * ms},  // in flight at the fault: allowed
+		{Start: 1005 * ms}, // within the gap: the drop may not be seen yet
+		{Start: 1020 * ms}, // sent to the dead instance
+		{Start: 1500 * ms}, // likewise
+		{Start: 2500 * ms}, // over a second later: after the restart
+	}}
+	assert.Equal(t, 2, failedAfter(res, []int64{1000 * ms}, 10*time.Millisecond))
+	assert.Equal(t, 0, failedAfter(res, nil, 10*time.Millisecond))
+}
