@@ -153,7 +153,7 @@ func hostileScenario(e *env, r *row) error {
 	if err != nil {
 		return err
 	}
-	d := pick(e, 7*time.Second, 20*time.Second)
+	d := pick(e, 6*time.Second, 20*time.Second)
 	p, err := e.driver(loadArgs(reg, d)...)
 	if err != nil {
 		return err

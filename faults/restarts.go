@@ -18,7 +18,7 @@ func rolling(e *env, r *row, registry string, sig syscall.Signal) ([]int64, *Res
 	if err != nil {
 		return nil, nil, err
 	}
-	d := pick(e, 9*time.Second, 45*time.Second)
+	d := pick(e, 8*time.Second, 45*time.Second) // 2 faults in the short run, 14 in the full one
 	p, err := e.driver(loadArgs(registry, d)...)
 	if err != nil {
 		return nil, nil, err

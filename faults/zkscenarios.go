@@ -21,7 +21,7 @@ func zkRestartScenario(e *env, r *row, empty bool) error {
 		return err
 	}
 	down := pick(e, 3*time.Second, 20*time.Second)
-	d := 2*time.Second + down + pick(e, 6*time.Second, 10*time.Second)
+	d := 2*time.Second + down + pick(e, 5*time.Second, 10*time.Second)
 	p, err := e.driver(loadArgs(reg, d)...)
 	if err != nil {
 		return err
@@ -86,14 +86,16 @@ func zkDownStartScenario(e *env, r *row) error {
 		return err
 	}
 	callerTTF := percentilesOf(timeToFail(first.Failures, nil))
-	if err := e.sleepUntil(t0.Add(12 * time.Second)); err != nil {
+	// Today's server gives up after 10 s without ZooKeeper.
+	alone := pick(e, 11*time.Second, 12*time.Second)
+	if err := e.sleepUntil(t0.Add(alone)); err != nil {
 		return err
 	}
 	alive := !s.p.exited()
 	if err := e.zk.start(e.ctx); err != nil {
 		return err
 	}
-	took, registered := e.zk.waitInstances(e.ctx, chroot, "echo", 1, 10*time.Second)
+	took, registered := e.zk.waitInstances(e.ctx, chroot, "echo", 1, pick(e, 5*time.Second, 10*time.Second))
 	var res *Result
 	if alive && registered {
 		if res, err = e.run(30*time.Second, loadArgs(reg, 2*time.Second)...); err != nil {
@@ -105,7 +107,7 @@ func zkDownStartScenario(e *env, r *row) error {
 	finish(r, res, nil)
 	kinds := fmt.Sprint(first.Kinds)
 	r.notes = append(r.notes,
-		fmt.Sprintf("server alive 12 s after starting with ZooKeeper down: %v; registered %v after ZooKeeper answered (found: %v)", alive, took.Round(time.Millisecond), registered),
+		fmt.Sprintf("server alive %v after starting with ZooKeeper down: %v; registered %v after ZooKeeper answered (found: %v)", alone, alive, took.Round(time.Millisecond), registered),
 		fmt.Sprintf("a caller by name while ZooKeeper was down: %d ok, errors %s, after %v", first.OK, kinds, callerTTF.max.Round(time.Millisecond)))
 	for _, msg := range first.Samples {
 		r.notes = append(r.notes, "  its error: "+msg)
