@@ -10,3 +10,11 @@ test:
 
 bench:
 	cd bench && go run .
+
+# The fault suite (README "Fault suite"): real processes, one table.
+.PHONY: faults faults-short
+faults:
+	go run ./faults
+
+faults-short:
+	go run ./faults -short
