@@ -50,6 +50,8 @@ type Container struct {
 	refusals   sync.WaitGroup
 	draining   bool
 	silent     bool
+
+	ev eventsState // events: see events.go
 }
 
 type containerState int
@@ -121,6 +123,9 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	}
 	methods, err := describeMethods(svc, &cfg)
 	if err != nil {
+		return err
+	}
+	if err := c.installEvents(svc, &cfg); err != nil { // events: see events.go
 		return err
 	}
 	inst := &installed{name: cfg.name, version: cfg.version, methods: methods}
@@ -228,6 +233,9 @@ func (c *Container) Start(ctx context.Context) error {
 			}
 		}
 	}
+	if err := c.startEvents(ctx); err != nil { // events: see events.go
+		return c.failStart(ctx, err)
+	}
 	c.logger.Info("container started", "endpoint", tr.Endpoint(), "identity", registry.Identity(tr.Endpoint()))
 	return nil
 }
@@ -283,6 +291,7 @@ func (c *Container) Stop(ctx context.Context) error {
 		all = append(all, list...)
 	}
 	c.mu.Unlock()
+	c.stopEvents(ctx) // events: see events.go
 	return c.shutdown(ctx, all)
 }
 

@@ -29,6 +29,8 @@ type config struct {
 	credentials    map[string]string
 	heartbeat      bool
 	health         Health
+
+	events eventsConfig // events: see events.go
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats

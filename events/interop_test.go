@@ -223,5 +223,3 @@ func TestPythonInterop(t *testing.T) {
 		})
 	}
 }
-
-
