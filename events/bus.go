@@ -396,6 +396,9 @@ func (s *Subscriber) handle(j job) {
 		}
 		cp.Headers[HeaderRetryCount] = retry
 		msg, merr := Marshal(&cp)
+		// Counted before the copy can be handled, so that metrics never
+		// show the copy's fate before its retry.
+		stats.add(ev.Type, func(c *Counts) { c.Retried++ })
 		if merr == nil {
 			ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 			merr = s.bus.backend.Retry(ctx, s.queue.Name, msg)
@@ -403,11 +406,11 @@ func (s *Subscriber) handle(j job) {
 		}
 		if merr != nil {
 			// lymph would lose it; put the original back instead.
+			stats.add(ev.Type, func(c *Counts) { c.Retried-- })
 			s.bus.log.Warn("events: retry publish failed; requeueing", "queue", s.queue.Name, "type", ev.Type, "error", merr)
 			_ = j.d.Reject(true)
 			return
 		}
-		stats.add(ev.Type, func(c *Counts) { c.Retried++ })
 		s.bus.limiter.log(s.bus.log, "events: handler failed; retrying", "queue", s.queue.Name, "type", ev.Type, "retries_left", retry, "trace_id", ev.TraceID(), "error", err)
 	} else {
 		stats.add(ev.Type, func(c *Counts) { c.Dropped++ })
