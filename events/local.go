@@ -647,4 +647,3 @@ func (w *watcher) close() {
 	}
 	<-w.done
 }
-
