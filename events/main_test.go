@@ -15,6 +15,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// The local backend's multi-process tests run this binary again as a
+	// second process: see helperMain.
+	if os.Getenv(helperEnv) != "" {
+		os.Exit(helperMain())
+	}
 	goleak.VerifyTestMain(m)
 }
 
