@@ -32,7 +32,7 @@ func memoryBroker(ns string) *memBroker {
 // NewMemory returns a memory backend on the broker of namespace ns ("" is
 // the default one "memory:" opens).
 func NewMemory(ns string) Backend {
-	return &memBackend{broker: memoryBroker(ns), timers: map[*time.Timer]struct{}{}}
+	return &memBackend{broker: memoryBroker(ns)}
 }
 
 type memBroker struct {
@@ -79,7 +79,6 @@ func (b *memBroker) route(eventType string, msg []byte, ct string) {
 type memBackend struct {
 	broker *memBroker
 	mu     sync.Mutex
-	timers map[*time.Timer]struct{}
 	closed bool
 }
 
@@ -100,16 +99,9 @@ func (m *memBackend) Publish(ctx context.Context, eventType string, msg []byte, 
 		m.broker.route(eventType, msg, ContentType)
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var t *time.Timer
-	t = time.AfterFunc(delay, func() {
-		m.mu.Lock()
-		delete(m.timers, t)
-		m.mu.Unlock()
-		m.broker.route(eventType, msg, ContentType)
-	})
-	m.timers[t] = struct{}{}
+	// The broker holds delayed events, as RabbitMQ's wait queues do: they
+	// outlive the backend that published them.
+	time.AfterFunc(delay, func() { m.broker.route(eventType, msg, ContentType) })
 	return nil
 }
 
@@ -158,10 +150,6 @@ func (m *memBackend) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
-	for t := range m.timers {
-		t.Stop()
-	}
-	m.timers = nil
 	return nil
 }
 

@@ -85,6 +85,7 @@ local:///dir, memory:.
 		newDiscoverCmd(a),
 		newPingCmd(a),
 		newStatusCmd(a),
+		newEmitCmd(a), newSubscribeCmd(a), // events: see events.go
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
