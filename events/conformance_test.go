@@ -417,11 +417,11 @@ func testConformance(t *testing.T, bt backendUnderTest) {
 	})
 }
 
-func mustMarshal(t *testing.T, typ string) []byte {
+func mustMarshal(t testing.TB, typ string) []byte {
 	return mustMarshalBody(t, typ, map[string]any{})
 }
 
-func mustMarshalBody(t *testing.T, typ string, body any) []byte {
+func mustMarshalBody(t testing.TB, typ string, body any) []byte {
 	t.Helper()
 	b, err := Marshal(&Event{Type: typ, Body: body})
 	require.NoError(t, err)
