@@ -2,6 +2,8 @@ package events
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"testing"
@@ -114,15 +116,15 @@ func TestAMQPLayoutIsLymphs(t *testing.T) {
 	_, _ = ch.QueueDelete(wait, false, false, false)
 }
 
-// TestAMQPReconnectAfterRestart stops and starts the real broker (the one
-// .ci/rabbitmq.sh runs) under a running subscriber: its queue and bindings
-// come back, and Emit works again, without anyone calling anything.
+// TestAMQPReconnectAfterRestart stops and starts a real broker under a
+// running subscriber: its queue and bindings come back, and Emit works
+// again, without anyone calling anything. The broker restarted is a private
+// one, started for this test with .ci/rabbitmq.sh (as the registry's
+// ZooKeeper restart test does): restarting the shared one would break the
+// tests of other packages running at the same time.
 func TestAMQPReconnectAfterRestart(t *testing.T) {
-	url := requireAMQP(t)
-	if os.Getenv("LYMPH_TEST_AMQP_RESTART") == "" {
-		t.Fatal("LYMPH_TEST_AMQP_RESTART is not set: this test restarts the broker with `.ci/rabbitmq.sh restart`; " +
-			"set LYMPH_TEST_AMQP_RESTART=1 when that script runs the broker of " + amqpEnv + " (scripts/test.sh does)")
-	}
+	requireAMQP(t) // the RabbitMQ tests are asked for (and not -short)
+	url, restart := privateRabbitMQ(t)
 	ctx := ctxFor(t)
 	b := mustOpen(t, url)
 	typ, queue := randomName("ev"), randomName("svc-on_ev")
@@ -134,8 +136,7 @@ func TestAMQPReconnectAfterRestart(t *testing.T) {
 	recv(t, got, "the event before the restart")
 	recv(t, gotB, "the broadcast event before the restart")
 
-	out, err := exec.Command("bash", "../.ci/rabbitmq.sh", "restart").CombinedOutput()
-	require.NoError(t, err, "restart: %s", out)
+	restart()
 
 	// Non-durable queues died with the broker: events emitted before the
 	// consumer re-declared its queue are unroutable, as with Python. Emit
@@ -156,4 +157,35 @@ func TestAMQPReconnectAfterRestart(t *testing.T) {
 		}
 	}
 	require.NoError(t, b.Emit(ctx, typ, numbered{N: 3}), "emit works after the restart")
+}
+
+// privateRabbitMQ starts a broker of the test's own with .ci/rabbitmq.sh (on
+// a free port; its Erlang distribution port is 20000 above), deletes it at
+// the end, and returns its URL and a function that restarts it.
+func privateRabbitMQ(t *testing.T) (url string, restart func()) {
+	t.Helper()
+	var port int
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if port+20000 < 65536 {
+			break
+		}
+	}
+	// Not t.TempDir: Debian's broker runs as the rabbitmq user, which must
+	// reach the directory.
+	dir := fmt.Sprintf("%s/lymph-rabbitmq-test-%d", os.TempDir(), port)
+	script := func(cmd string) {
+		t.Helper()
+		c := exec.Command("bash", "../.ci/rabbitmq.sh", cmd)
+		c.Env = append(os.Environ(), "LYMPH_RMQ_DIR="+dir, fmt.Sprintf("LYMPH_RMQ_PORT=%d", port))
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "`.ci/rabbitmq.sh %s` failed:\n%s", cmd, out)
+		t.Logf("rabbitmq.sh %s: %s", cmd, out)
+	}
+	script("start")
+	t.Cleanup(func() { script("clean") })
+	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port), func() { script("restart") }
 }

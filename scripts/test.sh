@@ -26,12 +26,12 @@ export LYMPH_TEST_ZOOKEEPER="127.0.0.1:$LYMPH_ZK_PORT"
 
 # Events: a throw-away RabbitMQ for the events package (.ci/rabbitmq.sh
 # installs Debian's rabbitmq-server when missing); the interop peer needs
-# python3-kombu. The restart test may restart this broker.
+# python3-kombu.
 /usr/bin/python3 -c 'import kombu' 2>/dev/null || $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-kombu >&2
 export LYMPH_RMQ_PORT="${LYMPH_RMQ_PORT:-5672}"
 bash .ci/rabbitmq.sh start
 trap 'bash .ci/rabbitmq.sh stop || true; bash .ci/zookeeper.sh stop || true' EXIT
-export LYMPH_TEST_AMQP="amqp://guest:guest@127.0.0.1:$LYMPH_RMQ_PORT/" LYMPH_TEST_AMQP_RESTART=1
+export LYMPH_TEST_AMQP="amqp://guest:guest@127.0.0.1:$LYMPH_RMQ_PORT/"
 
 echo "== go vet" >&2
 go vet ./...
