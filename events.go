@@ -2,6 +2,7 @@ package lymph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"reflect"
@@ -315,8 +316,13 @@ func (c *Container) Emit(ctx context.Context, eventType string, payload any, opt
 
 // Emit publishes an event, as Container.Emit does (lymph's self.emit).
 func (i *Interface) Emit(ctx context.Context, eventType string, payload any, opts ...EmitOption) error {
+	if i.c == nil {
+		return errNotInstalled
+	}
 	return i.c.Emit(ctx, eventType, payload, opts...)
 }
+
+var errNotInstalled = errors.New("lymph: the interface is not installed in a container")
 
 // TaskType is the event type of a task: "lymph.tasks.<interface>.<snake_case method>".
 func TaskType(iface, method string) string {
@@ -335,6 +341,9 @@ func (c *Container) ApplyTask(ctx context.Context, iface, method string, args an
 // instance ("<interface>-subscribe-<uuid4>", auto-deleted). Stop the
 // returned subscriber when done; the container stops it at Stop.
 func (i *Interface) Subscribe(ctx context.Context, h func(context.Context, *Event) error, o EventOptions, types ...string) (*events.Subscriber, error) {
+	if i.c == nil {
+		return nil, errNotInstalled
+	}
 	bus, err := i.c.eventBus()
 	if err != nil {
 		return nil, err
@@ -360,6 +369,9 @@ func (i *Interface) Subscribe(ctx context.Context, h func(context.Context, *Even
 // get_next_event) and returns a waiter: call its Wait with a context. The
 // queue is bound when NextEvent returns.
 func (i *Interface) NextEvent(ctx context.Context, types ...string) (*events.Waiter, error) {
+	if i.c == nil {
+		return nil, errNotInstalled
+	}
 	bus, err := i.c.eventBus()
 	if err != nil {
 		return nil, err

@@ -185,6 +185,7 @@ func TestEventsBadHandlerDeclarations(t *testing.T) {
 	} {
 		assert.Error(t, c.Install(newUserEvents(), Name("bad"), opt))
 	}
+	assert.Error(t, newUserEvents().Emit(context.Background(), "x.y", nil), "an interface not installed has no bus")
 }
 
 func TestEventsEmitAfterStop(t *testing.T) {

@@ -124,7 +124,7 @@ func TestAMQPLayoutIsLymphs(t *testing.T) {
 // tests of other packages running at the same time.
 func TestAMQPReconnectAfterRestart(t *testing.T) {
 	requireAMQP(t) // the RabbitMQ tests are asked for (and not -short)
-	url, restart := privateRabbitMQ(t)
+	url, script := privateRabbitMQ(t)
 	ctx := ctxFor(t)
 	b := mustOpen(t, url)
 	typ, queue := randomName("ev"), randomName("svc-on_ev")
@@ -136,7 +136,14 @@ func TestAMQPReconnectAfterRestart(t *testing.T) {
 	recv(t, got, "the event before the restart")
 	recv(t, gotB, "the broadcast event before the restart")
 
-	restart()
+	// While the broker is down, an emit fails rather than losing the
+	// event silently.
+	script("stop")
+	down, cancel := context.WithTimeout(ctx, 2*time.Second)
+	err := b.Emit(down, typ, numbered{N: 9})
+	cancel()
+	require.ErrorIs(t, err, ErrNotConfirmed, "emit with the broker down")
+	script("start")
 
 	// Non-durable queues died with the broker: events emitted before the
 	// consumer re-declared its queue are unroutable, as with Python. Emit
@@ -161,8 +168,9 @@ func TestAMQPReconnectAfterRestart(t *testing.T) {
 
 // privateRabbitMQ starts a broker of the test's own with .ci/rabbitmq.sh (on
 // a free port; its Erlang distribution port is 20000 above), deletes it at
-// the end, and returns its URL and a function that restarts it.
-func privateRabbitMQ(t *testing.T) (url string, restart func()) {
+// the end, and returns its URL and a function that runs the script's
+// commands (stop, start, restart) on it.
+func privateRabbitMQ(t *testing.T) (url string, script func(cmd string)) {
 	t.Helper()
 	var port int
 	for {
@@ -177,7 +185,7 @@ func privateRabbitMQ(t *testing.T) (url string, restart func()) {
 	// Not t.TempDir: Debian's broker runs as the rabbitmq user, which must
 	// reach the directory.
 	dir := fmt.Sprintf("%s/lymph-rabbitmq-test-%d", os.TempDir(), port)
-	script := func(cmd string) {
+	script = func(cmd string) {
 		t.Helper()
 		c := exec.Command("bash", "../.ci/rabbitmq.sh", cmd)
 		c.Env = append(os.Environ(), "LYMPH_RMQ_DIR="+dir, fmt.Sprintf("LYMPH_RMQ_PORT=%d", port))
@@ -187,5 +195,5 @@ func privateRabbitMQ(t *testing.T) (url string, restart func()) {
 	}
 	script("start")
 	t.Cleanup(func() { script("clean") })
-	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port), func() { script("restart") }
+	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port), script
 }
