@@ -185,7 +185,7 @@ func (c *Container) installEvents(svc any, cfg *installConfig) error {
 func (c *Container) eventBus() (*events.Bus, error) {
 	c.ev.mu.Lock()
 	defer c.ev.mu.Unlock()
-	if c.ev.stopped {
+	if c.ev.stopped || !c.ev.started {
 		return nil, ErrNotRunning
 	}
 	if c.ev.bus != nil {

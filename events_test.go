@@ -192,6 +192,7 @@ func TestEventsEmitAfterStop(t *testing.T) {
 	reg := memoryRegistry(t)
 	c, err := NewContainer(WithLogger(quietLogger()), WithRegistry(reg), WithEndpoint("tcp://127.0.0.1:0"), memoryEvents())
 	require.NoError(t, err)
+	assert.ErrorIs(t, c.Emit(testContext(t), "x.y", nil), ErrNotRunning, "before Start")
 	require.NoError(t, c.Start(context.Background()))
 	require.NoError(t, c.Emit(testContext(t), "x.y", nil), "a container without handlers opens its bus on first emit")
 	require.NoError(t, c.Stop(context.Background()))

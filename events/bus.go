@@ -215,7 +215,7 @@ func (b *Bus) Subscribe(ctx context.Context, s Subscription, h Handler) (*Subscr
 		// not paid per event.
 		q.Prefetch = 16
 	}
-	sub := &Subscriber{bus: b, spec: s, queue: q, handler: h, done: make(chan struct{})}
+	sub := &Subscriber{bus: b, spec: s, queue: q, handler: h, done: make(chan struct{}), ready: make(chan struct{})}
 	sub.ctx, sub.cancel = context.WithCancel(context.Background())
 	b.mu.Lock()
 	if b.closed {
@@ -232,6 +232,7 @@ func (b *Bus) Subscribe(ctx context.Context, s Subscription, h Handler) (*Subscr
 			return nil, fmt.Errorf("events: declare %s: %w", q.Name, err)
 		}
 		close(sub.done)
+		close(sub.ready)
 		return sub, nil
 	}
 	sub.jobs = make(chan job, q.Prefetch)
@@ -241,14 +242,18 @@ func (b *Bus) Subscribe(ctx context.Context, s Subscription, h Handler) (*Subscr
 	}
 	c, err := b.backend.Consume(ctx, q, sub.deliver)
 	if err != nil {
+		sub.stopOnce.Do(func() {}) // nothing to stop
 		close(sub.jobs)
 		sub.wg.Wait()
 		sub.forget()
+		sub.cancel()
+		close(sub.ready)
 		return nil, fmt.Errorf("events: subscribe %s: %w", q.Name, err)
 	}
 	sub.mu.Lock()
 	sub.consumer = c
 	sub.mu.Unlock()
+	close(sub.ready)
 	return sub, nil
 }
 
@@ -292,6 +297,7 @@ type Subscriber struct {
 	onceDone bool
 	stopOnce sync.Once
 	done     chan struct{}
+	ready    chan struct{} // closed when Subscribe has set consumer (or failed)
 }
 
 type job struct {
@@ -435,6 +441,8 @@ func (s *Subscriber) call(ev *Event) (err error) {
 // then goes back to the queue). Stopping twice is not an error.
 func (s *Subscriber) Stop(ctx context.Context) error {
 	var err error
+	// A once handler may stop its subscriber before Subscribe returned.
+	<-s.ready
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
 		s.stopping = true
