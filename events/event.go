@@ -139,6 +139,14 @@ func Unmarshal(data []byte) (*Event, error) {
 		return nil, err
 	}
 	if w.Body == nil {
+		// Missing is {}, but a nil body stays nil (Event.deserialize).
+		var m map[string]any
+		if codec.Unmarshal(data, &m) == nil {
+			if _, present := m["body"]; present {
+				ev.Body, ev.raw = nil, []byte{0xc0}
+				return ev, nil
+			}
+		}
 		ev.Body, ev.raw = map[string]any{}, []byte{0x80}
 		return ev, nil
 	}
