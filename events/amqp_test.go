@@ -197,3 +197,28 @@ func privateRabbitMQ(t *testing.T) (url string, script func(cmd string)) {
 	t.Cleanup(func() { script("clean") })
 	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port), script
 }
+
+// TestAMQPQueueDeletedUnderConsumer deletes a running subscriber's queue
+// behind its back (an operator, or a broker-side cancel): the consumer
+// re-declares it and its bindings, and events flow again.
+func TestAMQPQueueDeletedUnderConsumer(t *testing.T) {
+	url := requireAMQP(t)
+	ctx := ctxFor(t)
+	b := mustOpen(t, url)
+	typ, queue := randomName("ev"), randomName("svc-on_ev")
+	h, got := collect()
+	subscribe(t, b, Subscription{Queue: queue, Types: []string{typ}}, h)
+	_, ch := rawChannel(t, url)
+	_, err := ch.QueueDelete(queue, false, false, false)
+	require.NoError(t, err)
+	deadline := time.Now().Add(waitLong)
+	for {
+		require.True(t, time.Now().Before(deadline), "no event after the queue was deleted")
+		require.NoError(t, b.Emit(ctx, typ, numbered{N: 1}))
+		select {
+		case <-got:
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -59,7 +59,7 @@ echo "== bench harness (its own module)" >&2
 # failure of the harness rather than of the code. The seed corpora run in
 # the plain `go test` above too.
 fuzztime="${FUZZTIME:-300000x}"
-for pkg in ./internal/codec ./internal/transport; do
+for pkg in ./internal/codec ./internal/transport ./events; do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 		echo "== fuzz $pkg $target ($fuzztime)" >&2
 		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
