@@ -119,9 +119,22 @@ type pubSession struct {
 // newAMQP connects the publishing side; ctx bounds the first connect.
 func newAMQP(ctx context.Context, cfg amqpConfig) (*amqpBackend, error) {
 	a := &amqpBackend{cfg: cfg, closed: make(chan struct{}), ready: make(chan struct{}), consumers: map[*amqpConsumer]struct{}{}}
-	sess, err := a.dialPublisher()
-	if err != nil {
-		return nil, fmt.Errorf("events: connect %s: %w", redact(cfg.url), err)
+	var bo backoff
+	var sess *pubSession
+	for {
+		var err error
+		if sess, err = a.dialPublisher(); err == nil {
+			break
+		}
+		var aerr *amqp.Error
+		if errors.Is(err, amqp.ErrCredentials) || errors.As(err, &aerr) && aerr.Code == amqp.AccessRefused {
+			return nil, fmt.Errorf("events: connect %s: %w", redact(cfg.url), err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("events: connect %s: %w", redact(cfg.url), err)
+		case <-time.After(bo.next()):
+		}
 	}
 	a.setSession(sess)
 	a.wg.Add(1)

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -221,4 +222,14 @@ func TestAMQPQueueDeletedUnderConsumer(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+func TestAMQPOpenFails(t *testing.T) {
+	url := requireAMQP(t)
+	// Bad credentials fail at once (no retrying what cannot succeed), as
+	// does a bad URL; an unreachable broker is retried for 30 s.
+	_, err := Open(strings.Replace(url, "guest:guest", "guest:wrong", 1))
+	assert.Error(t, err)
+	_, err = Open("amqp://[::1")
+	assert.Error(t, err)
 }

@@ -44,7 +44,7 @@ type Subscription struct {
 	Concurrency int
 }
 
-// QueueName returns the queue the subscription consumes: Queue, plus
+// queueName returns the queue the subscription consumes: Queue, plus
 // "-<uuid4>" for Broadcast and Once, as lymph names them.
 func (s Subscription) queueName() string {
 	if s.Once || s.Broadcast {
@@ -257,8 +257,8 @@ func (b *Bus) Subscribe(ctx context.Context, s Subscription, h Handler) (*Subscr
 	return sub, nil
 }
 
-// Close stops every subscriber (handlers running get until ctx... a short
-// grace of their own: see Subscriber.Stop) and closes the backend.
+// Close stops every subscriber (handlers still running get 10 s, then
+// their context is cancelled: see Subscriber.Stop) and closes the backend.
 func (b *Bus) Close() error {
 	b.mu.Lock()
 	if b.closed {

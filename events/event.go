@@ -79,6 +79,7 @@ func (e *Event) Decode(v any) error {
 	return nil
 }
 
+// String shows the event as lymph subscribe prints it: "TYPE: BODY".
 func (e *Event) String() string {
 	return fmt.Sprintf("%s: %v", e.Type, e.Body)
 }
