@@ -221,7 +221,7 @@ func (a *amqpBackend) supervise(sess *pubSession) {
 			}
 			s, err := a.dialPublisher()
 			if err != nil {
-				a.cfg.log.Debug("events: reconnect failed", "error", err)
+				a.cfg.log.Warn("events: publishing connection: reconnect failed; retrying", "error", err)
 				continue
 			}
 			bo.reset()
@@ -506,7 +506,7 @@ func (c *amqpConsumer) run(conn *amqp.Connection, ch *amqp.Channel, deliveries <
 			var err error
 			conn, ch, deliveries, err = c.connect()
 			if err != nil {
-				c.a.cfg.log.Debug("events: consumer reconnect failed", "queue", c.q.Name, "error", err)
+				c.a.cfg.log.Warn("events: consumer reconnect failed; retrying", "queue", c.q.Name, "error", err)
 				continue
 			}
 			bo.reset()
