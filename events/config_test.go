@@ -47,3 +47,16 @@ func TestMatchTable(t *testing.T) {
 		assert.Equal(t, c.want, Match(c.pattern, c.typ), "%q vs %q", c.pattern, c.typ)
 	}
 }
+
+func TestFromEnv(t *testing.T) {
+	t.Setenv(EnvVar, "memory:fromenv")
+	b, err := FromEnv()
+	require.NoError(t, err)
+	defer b.Close()
+	_, isMemory := b.Backend().(*memBackend)
+	assert.True(t, isMemory, "$LYMPH_EVENTS picks the backend")
+	for _, bad := range []string{"nope", "ftp://x", "local:relative/dir", "local://host/dir", "memory:/x"} {
+		_, err := Open(bad)
+		assert.Error(t, err, bad)
+	}
+}
