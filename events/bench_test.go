@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 	"github.com/stretchr/testify/require"
@@ -52,10 +54,11 @@ func benchLymph(b *testing.B, url string, emitters, handlers int) {
 	body := map[string]any{"id": 42, "name": "a user"}
 	atomic.StoreInt64(&n, int64(b.N))
 	b.ResetTimer()
+	cpu0 := processCPU()
 	runEmitters(b, emitters, func() error { return emitter.Emit(ctx, typ, body) })
 	<-all
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	report(b, cpu0)
 	deleteQueue(b, url, queue)
 }
 
@@ -91,6 +94,7 @@ func benchPlain(b *testing.B, url string, emitters, handlers int) {
 	msg := mustMarshalBody(b, typ, map[string]any{"id": 42, "name": "a user"})
 	atomic.StoreInt64(&n, int64(b.N))
 	b.ResetTimer()
+	cpu0 := processCPU()
 	runEmitters(b, emitters, func() error {
 		dc, err := ch.PublishWithDeferredConfirmWithContext(context.Background(), "lymph", typ, false, false, publishing(msg))
 		if err != nil {
@@ -103,8 +107,21 @@ func benchPlain(b *testing.B, url string, emitters, handlers int) {
 	})
 	<-all
 	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	report(b, cpu0)
 	deleteQueue(b, url, queue)
+}
+
+// report prints events/s and this process's CPU time per event (emitters
+// and handlers together; the broker's is not counted).
+func report(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/event")
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runEmitters calls emit b.N times in all from k goroutines.
