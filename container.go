@@ -60,6 +60,8 @@ type Container struct {
 	requests *gate
 	refusals *gate
 	workers  *workers
+
+	ev eventsState // see events.go
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
@@ -125,6 +127,9 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	}
 	methods, err := describeMethods(svc, &cfg)
 	if err != nil {
+		return err
+	}
+	if err := c.installEvents(svc, &cfg); err != nil {
 		return err
 	}
 	inst := &installed{svc: svc, name: cfg.name, version: cfg.version, methods: methods}
@@ -247,6 +252,10 @@ func (c *Container) start(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := c.startEvents(ctx); err != nil {
+		_ = c.shutdown(ctx, 0)
+		return err
+	}
 	return nil
 }
 
@@ -343,6 +352,10 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	c.cancelServe()
 	<-drained // methods that ignore their context are waited for: their replies need the transport
 	c.stopServices(ctx)
+	// Event handlers stop last: in-flight requests and OnStop may emit.
+	// A handler still running gets until ctx ends; its event then goes
+	// back to the queue.
+	c.stopEvents(ctx)
 	<-c.refusals.close()
 	c.workers.stop()
 

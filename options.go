@@ -35,6 +35,7 @@ type config struct {
 	errorHook      func(context.Context, ErrorReport)
 	// interfaceConfig is the configuration's interfaces section (WithConfig).
 	interfaceConfig map[string]any
+	events          eventsConfig // see events.go
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats

@@ -118,7 +118,7 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 			problems = append(problems, fmt.Errorf("%s: Raises names %s, which is not a method", typeName, name))
 		}
 	}
-	if len(problems) == 0 && len(methods) == 0 {
+	if len(problems) == 0 && len(methods) == 0 && len(cfg.handlers) == 0 { // events: handlers-only interfaces are fine
 		problems = append(problems, fmt.Errorf("%s has no exported methods to serve", typeName))
 	}
 	if len(problems) > 0 {
