@@ -323,7 +323,11 @@ func (c *Container) Stop(ctx context.Context) error {
 	}
 	c.phase.Store(int32(phaseLeaving))
 	c.lifeMu.Unlock()
-	return c.shutdown(ctx, c.cfg.stopGrace)
+	grace := c.cfg.stopGrace
+	if !c.ifaces.Load().hasServices() {
+		grace = 0 // a pure client: nobody calls it by name
+	}
+	return c.shutdown(ctx, grace)
 }
 
 // shutdown walks the phases from leaving to stopped, serving for grace

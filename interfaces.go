@@ -62,6 +62,17 @@ func newer(a, b *installed) bool {
 	return a.semver.GreaterThan(b.semver)
 }
 
+// hasServices reports whether an interface other than the builtin one is
+// installed.
+func (t *ifaceTable) hasServices() bool {
+	for name := range t.byName {
+		if name != builtinName {
+			return true
+		}
+	}
+	return false
+}
+
 // all lists every installed interface.
 func (t *ifaceTable) all() []*installed {
 	var out []*installed

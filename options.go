@@ -75,8 +75,10 @@ const DefaultStopGrace = time.Second
 // unregistered the container, before it refuses new ones and drains: long
 // enough for callers to learn from the registry that it left (their
 // watches see it within milliseconds on ZooKeeper and local:), so that a
-// rolling restart fails no call. Stop's context bounds it too. The default
-// is DefaultStopGrace; 0 or less stops at once (for tests).
+// rolling restart fails no call. Stop's context bounds it too. A container
+// that serves only the builtin interface (a client) has no grace: nobody
+// calls it by name. The default is DefaultStopGrace; 0 or less stops at
+// once.
 func WithStopGrace(d time.Duration) Option {
 	return func(c *config) { c.stopGrace = max(d, 0) }
 }
