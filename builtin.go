@@ -90,6 +90,7 @@ func (b *builtin) GetMetrics() ([]metric, error) {
 	if tr := b.c.tr.Load(); tr != nil {
 		out = append(out, transportMetrics(tr, b.c.monitor)...)
 	}
+	out = append(out, b.c.eventMetrics()...) // events: see events.go
 	return out, nil
 }
 

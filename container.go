@@ -61,6 +61,8 @@ type Container struct {
 	refusals *gate
 	workers  *workers
 
+	ev eventsState // see events.go
+
 	// The interceptors composed around serving and calling (interceptor.go);
 	// nil without interceptors.
 	serverChain ServerHandler
@@ -133,13 +135,19 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	if err != nil {
 		return err
 	}
-	inst := &installed{name: cfg.name, version: cfg.version, methods: methods}
+	if err := c.installEvents(svc, &cfg); err != nil {
+		return err
+	}
+	inst := &installed{svc: svc, name: cfg.name, version: cfg.version, methods: methods}
 	if cfg.version != "" {
 		v, err := semver.NewVersion(cfg.version)
 		if err != nil {
 			return fmt.Errorf("lymph: cannot install %T: version %q: %w", svc, cfg.version, err)
 		}
 		inst.semver = v
+	}
+	if err := c.applyConfig(svc, cfg.name); err != nil {
+		return err
 	}
 	iface := holder.lymphInterface()
 
@@ -166,6 +174,9 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	c.lifeMu.Unlock()
 
 	if running {
+		if err := startService(context.Background(), inst); err != nil {
+			return fmt.Errorf("lymph: installed, but cannot start: %w", err)
+		}
 		if err := c.registrar.add(context.Background(), c.instance(inst)); err != nil {
 			return fmt.Errorf("lymph: installed %q, but cannot register it: %w", inst.name, err)
 		}
@@ -234,11 +245,22 @@ func (c *Container) start(ctx context.Context) error {
 	go func() { defer c.background.Done(); c.monitor.Run(bg) }()
 	go func() { defer c.background.Done(); c.registrar.run(bg) }()
 
-	for _, inst := range c.ifaces.Load().all() {
+	all := c.ifaces.Load().all()
+	for _, inst := range all {
+		if err := startService(ctx, inst); err != nil {
+			_ = c.shutdown(ctx, 0)
+			return err
+		}
+	}
+	for _, inst := range all {
 		if err := c.registrar.add(ctx, c.instance(inst)); err != nil {
 			_ = c.shutdown(ctx, 0)
 			return err
 		}
+	}
+	if err := c.startEvents(ctx); err != nil {
+		_ = c.shutdown(ctx, 0)
+		return err
 	}
 	return nil
 }
@@ -307,7 +329,11 @@ func (c *Container) Stop(ctx context.Context) error {
 	}
 	c.phase.Store(int32(phaseLeaving))
 	c.lifeMu.Unlock()
-	return c.shutdown(ctx, c.cfg.stopGrace)
+	grace := c.cfg.stopGrace
+	if !c.ifaces.Load().hasServices() {
+		grace = 0 // a pure client: nobody calls it by name
+	}
+	return c.shutdown(ctx, grace)
 }
 
 // shutdown walks the phases from leaving to stopped, serving for grace
@@ -335,6 +361,11 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	}
 	c.cancelServe()
 	<-drained // methods that ignore their context are waited for: their replies need the transport
+	c.stopServices(ctx)
+	// Event handlers stop last: in-flight requests and OnStop may emit.
+	// A handler still running gets until ctx ends; its event then goes
+	// back to the queue.
+	c.stopEvents(ctx)
 	<-c.refusals.close()
 	c.workers.stop()
 

@@ -194,6 +194,9 @@ func (c *Container) replyError(ctx context.Context, req *Message, inst *installe
 		level = slog.LevelInfo // cut short by Stop, as Stop said
 	}
 	c.logger.Log(ctx, level, "method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
+	if level == slog.LevelError {
+		c.reportError(WithTraceID(context.Background(), req.TraceID()), ErrorReport{Subject: req.Subject, TraceID: req.TraceID(), Err: err})
+	}
 	c.nack(req, reasonFailed)
 	return Outcome{Kind: OutcomeNack, Reason: reasonFailed, Err: err}
 }
@@ -238,8 +241,11 @@ func (c *Container) invoke(req *Message, m *method, args []reflect.Value) (out [
 	defer func() {
 		if r := recover(); r != nil {
 			perr = fmt.Errorf("lymph: %s panicked: %v", req.Subject, r)
+			stack := debug.Stack()
 			c.logger.Error("method panicked", "subject", req.Subject, "trace_id", req.TraceID(),
-				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				"panic", fmt.Sprint(r), "stack", string(stack))
+			c.reportError(WithTraceID(context.Background(), req.TraceID()), ErrorReport{
+				Subject: req.Subject, TraceID: req.TraceID(), Err: fmt.Errorf("panic: %v", r), Panic: r, Stack: stack})
 		}
 	}()
 	return m.fn.Call(args[m.firstArg():]), nil

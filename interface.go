@@ -61,6 +61,8 @@ type installConfig struct {
 	raises  map[string][]error
 	docs    map[string]string
 	exclude map[string]bool
+
+	handlers []handlerDecl // events: see events.go
 }
 
 // Name installs the interface under name instead of the container's name.

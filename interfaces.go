@@ -3,16 +3,19 @@ package lymph
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/Masterminds/semver/v3"
 )
 
 // installed is one installed interface.
 type installed struct {
+	svc     any // what was installed, for its hooks
 	name    string
 	version string
 	semver  *semver.Version
 	methods map[string]*method
+	started atomic.Bool // its OnStart ran (see Starter)
 }
 
 // ifaceTable is the set of installed interfaces, by name, newest version
@@ -57,6 +60,17 @@ func newer(a, b *installed) bool {
 		return true
 	}
 	return a.semver.GreaterThan(b.semver)
+}
+
+// hasServices reports whether an interface other than the builtin one is
+// installed.
+func (t *ifaceTable) hasServices() bool {
+	for name := range t.byName {
+		if name != builtinName {
+			return true
+		}
+	}
+	return false
 }
 
 // all lists every installed interface.

@@ -73,10 +73,11 @@ func FromConfig(path string) (*Config, error) {
 }
 
 // Options returns the container options the configuration sets: the
-// endpoint, the service name and the registry, when set. Options given
+// endpoint, the service name and the registry, when set, and the
+// configuration itself for services' own sections (WithConfig). Options given
 // after them to NewContainer win.
 func (c *Config) Options() []Option {
-	opts := []Option{WithEndpoint(c.Endpoint)}
+	opts := []Option{WithEndpoint(c.Endpoint), WithConfig(c)}
 	if c.ServiceName != "" {
 		opts = append(opts, WithName(c.ServiceName))
 	}

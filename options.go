@@ -1,6 +1,7 @@
 package lymph
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -30,9 +31,13 @@ type config struct {
 	credentials    map[string]string
 	health         health.Config
 	stopGrace      time.Duration
-	logEndpoint    string        // WithLogEndpoint (logendpoint.go), published as log_endpoint
-	interceptors   []Interceptor // WithInterceptors (interceptor.go)
-	maxInFlight    int64         // WithMaxInFlight (overload.go)
+	logEndpoint    string // WithLogEndpoint (logendpoint.go), published as log_endpoint
+	errorHook      func(context.Context, ErrorReport)
+	// interfaceConfig is the configuration's interfaces section (WithConfig).
+	interfaceConfig map[string]any
+	events          eventsConfig  // see events.go
+	interceptors    []Interceptor // WithInterceptors (interceptor.go)
+	maxInFlight     int64         // WithMaxInFlight (overload.go)
 }
 
 // Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats
@@ -72,8 +77,10 @@ const DefaultStopGrace = time.Second
 // unregistered the container, before it refuses new ones and drains: long
 // enough for callers to learn from the registry that it left (their
 // watches see it within milliseconds on ZooKeeper and local:), so that a
-// rolling restart fails no call. Stop's context bounds it too. The default
-// is DefaultStopGrace; 0 or less stops at once (for tests).
+// rolling restart fails no call. Stop's context bounds it too. A container
+// that serves only the builtin interface (a client) has no grace: nobody
+// calls it by name. The default is DefaultStopGrace; 0 or less stops at
+// once.
 func WithStopGrace(d time.Duration) Option {
 	return func(c *config) { c.stopGrace = max(d, 0) }
 }

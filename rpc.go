@@ -90,7 +90,7 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 	var problems []error
 	for i := 0; i < t.NumMethod(); i++ {
 		rm := t.Method(i)
-		if promoted(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
+		if promoted(rm.Name, v.Method(i).Type()) || isHook(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
 			continue
 		}
 		m, err := describeMethod(rm, v.Method(i))
@@ -118,7 +118,7 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 			problems = append(problems, fmt.Errorf("%s: Raises names %s, which is not a method", typeName, name))
 		}
 	}
-	if len(problems) == 0 && len(methods) == 0 {
+	if len(problems) == 0 && len(methods) == 0 && len(cfg.handlers) == 0 { // events: handlers-only interfaces are fine
 		problems = append(problems, fmt.Errorf("%s has no exported methods to serve", typeName))
 	}
 	if len(problems) > 0 {

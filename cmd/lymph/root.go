@@ -95,6 +95,8 @@ whatever the configuration says.
 		newChangeLoglevelCmd(a),
 		newConfigCmd(a),
 		newTailCmd(a),
+		newEmitCmd(a),
+		newSubscribeCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

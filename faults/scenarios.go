@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// scenario is one row of the table.
+type scenario struct {
+	name string
+	zk   bool // needs the private ZooKeeper
+	run  func(e *env, r *row) error
+}
+
+var scenarios = []scenario{
+	{name: "kill-9", run: killScenario},
+	{name: "sigterm-local", run: func(e *env, r *row) error { return sigtermScenario(e, r, e.localRegistry(r.name)) }},
+	{name: "sigterm-zk", zk: true, run: func(e *env, r *row) error { return sigtermScenario(e, r, e.zk.url("faults-sigterm")) }},
+	{name: "sigstop", run: sigstopScenario},
+	{name: "client-churn", run: churnScenario},
+	{name: "fixed-endpoint-client", run: fixedClientScenario},
+	{name: "zk-restart", zk: true, run: func(e *env, r *row) error { return zkRestartScenario(e, r, false) }},
+	{name: "zk-restart-empty", zk: true, run: func(e *env, r *row) error { return zkRestartScenario(e, r, true) }},
+	{name: "zk-down-at-start", zk: true, run: zkDownStartScenario},
+	{name: "new-instance", run: newInstanceScenario},
+	{name: "5MiB-request", run: bigRequestScenario},
+	{name: "1024-in-flight", run: inflightScenario},
+	{name: "hostile-neighbours", run: hostileScenario},
+	{name: "soak", run: soakScenario},
+	{name: "partition", run: partitionScenario},
+}
+
+// loadArgs are a timed driver's flags: 64 calls in flight by name.
+func loadArgs(registry string, d time.Duration, extra ...string) []string {
+	return append([]string{"-registry", registry, "-duration", d.String()}, extra...)
+}
+
+// always are the checks every scenario has: no wrong reply, no hung call.
+func always(r *row) {
+	r.checks = append(r.checks,
+		exact("wrong replies", float64(r.res.Kinds[kindWrong]), 0),
+		exact("hung calls", float64(r.res.Kinds[kindHung]), 0))
+}
+
+// finish fills the row from the result and the fault times.
+func finish(r *row, res *Result, faults []int64) {
+	r.res.merge(res)
+	r.ttf = percentilesOf(timeToFail(r.res.Failures, faults))
+	r.tput = throughputOf(r.res.PerSecond, r.res.StartNs, faults)
+	always(r)
+	if r.res.Dropped > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("%d failures beyond the first %d not timed", r.res.Dropped, maxFailures))
+	}
+}
+
+// failedAfter counts the failed calls sent between gap and 1 s after a
+// fault: calls that went to an instance already known dead.
+func failedAfter(res *Result, faults []int64, gap time.Duration) int {
+	n := 0
+	for _, f := range res.Failures {
+		for _, t := range faults {
+			if f.Start >= t+int64(gap) && f.Start < t+int64(time.Second) {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}

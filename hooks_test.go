@@ -1,0 +1,101 @@
+package lymph
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hooked records its hooks and uses its container from OnStop.
+type hooked struct {
+	Interface
+	mu      sync.Mutex
+	events  []string
+	section map[string]any
+	peer    string // called from OnStop
+	stopErr error
+}
+
+func (h *hooked) note(e string) {
+	h.mu.Lock()
+	h.events = append(h.events, e)
+	h.mu.Unlock()
+}
+
+func (h *hooked) OnStart(ctx context.Context) error { h.note("start"); return nil }
+
+func (h *hooked) OnStop(ctx context.Context) error {
+	h.note("stop")
+	_, h.stopErr = Call[string](ctx, h.Proxy(h.peer), "testsvc.upper", textArgs{Text: "bye"})
+	return nil
+}
+
+func (h *hooked) ApplyConfig(section map[string]any) error {
+	h.note("config")
+	h.section = section
+	return nil
+}
+
+// Ping is the service's one RPC; the hooks are not served.
+func (h *hooked) Ping(ctx context.Context) (string, error) { return "pong", nil }
+
+func TestInterfaceHooks(t *testing.T) {
+	reg := memoryRegistry(t)
+	peer := startContainer(t, reg, installTestService(&testService{}))
+	cfg := &Config{Values: map[string]any{"interfaces": map[string]any{"hooked": map[string]any{"greeting": "hi"}}}}
+	c, err := NewContainer(WithLogger(quietLogger()), WithRegistry(reg), WithStopGrace(0), WithConfig(cfg))
+	require.NoError(t, err)
+	h := &hooked{peer: peer.Endpoint()}
+	require.NoError(t, c.Install(h, Name("hooked")))
+	assert.Equal(t, map[string]any{"greeting": "hi"}, h.section)
+	require.NoError(t, c.Start(context.Background()))
+	for _, m := range c.inspect() {
+		assert.NotContains(t, []string{"hooked.on_start", "hooked.on_stop", "hooked.apply_config"}, m.Name)
+	}
+	require.NoError(t, c.Stop(testContext(t)))
+	assert.Equal(t, []string{"config", "start", "stop"}, h.events)
+	assert.NoError(t, h.stopErr, "OnStop can still call other services")
+}
+
+type failingStart struct{ Interface }
+
+func (*failingStart) OnStart(ctx context.Context) error { return errors.New("no database") }
+func (*failingStart) Ping(ctx context.Context) error    { return nil }
+
+func TestOnStartErrorFailsStart(t *testing.T) {
+	c, err := NewContainer(WithLogger(quietLogger()), WithRegistry(memoryRegistry(t)))
+	require.NoError(t, err)
+	require.NoError(t, c.Install(&failingStart{}, Name("db")))
+	assert.ErrorContains(t, c.Start(context.Background()), "no database")
+}
+
+func TestErrorHookSeesPanicsAndUndeclaredErrors(t *testing.T) {
+	reg := memoryRegistry(t)
+	var mu sync.Mutex
+	var reports []ErrorReport
+	hook := func(ctx context.Context, r ErrorReport) {
+		mu.Lock()
+		reports = append(reports, r)
+		mu.Unlock()
+	}
+	server := startContainer(t, reg, installTestService(&testService{}), WithErrorHook(hook))
+	client := startContainer(t, reg, nil)
+	ctx := WithTraceID(testContext(t), "0123456789abcdef0123456789abcdef")
+	p := client.Proxy(server.Endpoint())
+	assert.ErrorIs(t, p.Call(ctx, "testsvc.panic", nil, nil), ErrNack)
+	assert.ErrorIs(t, p.Call(ctx, "testsvc.undeclared", nil, nil), ErrNack)
+	assert.ErrorIs(t, p.Call(ctx, "testsvc.fail", textArgs{Text: "declared"}, nil), errNope)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, reports, 2, "declared errors are not reported")
+	assert.Equal(t, "testsvc.panic", reports[0].Subject)
+	assert.Equal(t, "boom", reports[0].Panic)
+	assert.NotEmpty(t, reports[0].Stack)
+	assert.Equal(t, "testsvc.undeclared", reports[1].Subject)
+	assert.EqualError(t, reports[1].Err, "something broke")
+	assert.Equal(t, "0123456789abcdef0123456789abcdef", reports[1].TraceID)
+}
