@@ -135,6 +135,9 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	if err != nil {
 		return err
 	}
+	if err := applyLimits(svc, methods, &cfg); err != nil { // MaxInFlight (overload.go)
+		return err
+	}
 	if err := c.installEvents(svc, &cfg); err != nil {
 		return err
 	}

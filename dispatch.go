@@ -111,6 +111,12 @@ func (c *Container) serve(in transport.Incoming) {
 		ctx, cancel = context.WithDeadline(ctx, arrived.Add(time.Duration(req.timeout)*time.Millisecond))
 		defer cancel()
 	}
+	if !m.enterMethod() {
+		c.metrics.count(req.Subject, metricOverloaded)
+		c.nack(req, reasonOverloaded)
+		return
+	}
+	defer m.leaveMethod()
 	c.metrics.count(req.Subject, metricRequest)
 	switch m.kind {
 	case kindRPC:

@@ -63,6 +63,7 @@ type installConfig struct {
 	exclude map[string]bool
 
 	handlers []handlerDecl // events: see events.go
+	limits   map[string]int // MaxInFlight: see overload.go
 }
 
 // Name installs the interface under name instead of the container's name.

@@ -1,6 +1,10 @@
 package lymph
 
-import "github.com/lymphgo/lymph/internal/transport"
+import (
+	"fmt"
+
+	"github.com/lymphgo/lymph/internal/transport"
+)
 
 // reasonOverloaded is the NACK reason of a request refused because the
 // container had as many requests in flight as it takes. Such a request did
@@ -67,4 +71,52 @@ func (c *Container) refuseOverloaded(in transport.Incoming) {
 		c.logger.Debug("request refused: overloaded", "subject", req.Subject, "source", req.Source, "trace_id", req.TraceID())
 		c.nack(req, reasonOverloaded)
 	}()
+}
+
+// MaxInFlight limits the requests one method (by its Go name) serves at
+// once, like WithMaxInFlight for the whole container: past n, a request for
+// it is refused with the NACK reason "overloaded" (and goes to another
+// instance). For a method that holds a scarce resource, so that it cannot
+// take the whole container's share.
+func MaxInFlight(method string, n int) InstallOption {
+	return func(c *installConfig) {
+		if c.limits == nil {
+			c.limits = map[string]int{}
+		}
+		c.limits[method] = n
+	}
+}
+
+// applyLimits sets the MaxInFlight limits on the described methods.
+func applyLimits(svc any, methods map[string]*method, cfg *installConfig) error {
+	for goName, n := range cfg.limits {
+		found := false
+		for _, m := range methods {
+			if m.goName == goName {
+				m.limit, found = int64(max(n, 0)), true
+			}
+		}
+		if !found {
+			return fmt.Errorf("lymph: cannot install %T: MaxInFlight(%q): no such method", svc, goName)
+		}
+	}
+	return nil
+}
+
+// enterMethod counts a request in for m, unless m is at its limit.
+func (m *method) enterMethod() bool {
+	if m.limit == 0 {
+		return true
+	}
+	if m.inFlight.Add(1) > m.limit {
+		m.inFlight.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (m *method) leaveMethod() {
+	if m.limit != 0 {
+		m.inFlight.Add(-1)
+	}
 }

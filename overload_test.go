@@ -93,3 +93,29 @@ func TestGateEnterBelow(t *testing.T) {
 	assert.False(t, ok)
 	assert.False(t, full, "closed, not full")
 }
+
+// A per-method limit refuses only that method's requests.
+func TestMaxInFlightPerMethod(t *testing.T) {
+	svc := &testService{release: make(chan struct{})}
+	server := startContainer(t, memoryRegistry(t), func(c *Container) {
+		require.NoError(t, c.Install(svc, Name("testsvc"), MaxInFlight("Block", 1)))
+	})
+	client := startContainer(t, memoryRegistry(t), nil)
+	ctx := testContext(t)
+	p := client.Proxy(server.Endpoint())
+
+	blocked := p.Defer(ctx, "testsvc.block", nil)
+	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
+	err := p.Call(ctx, "testsvc.block", nil, nil)
+	assert.ErrorIs(t, err, ErrOverloaded)
+	assert.Equal(t, uint64(1), server.metrics.get("testsvc.block", metricOverloaded))
+	out, err := Call[string](ctx, p, "testsvc.upper", textArgs{Text: "u"})
+	require.NoError(t, err, "other methods are not limited")
+	assert.Equal(t, "U", out)
+	svc.release <- struct{}{}
+	require.NoError(t, blocked.Get(ctx, nil))
+
+	c, err := NewContainer(WithLogger(quietLogger()))
+	require.NoError(t, err)
+	assert.ErrorContains(t, c.Install(&testService{}, Name("x"), MaxInFlight("NoSuch", 1)), `MaxInFlight("NoSuch"): no such method`)
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/lymphgo/lymph/internal/codec"
 )
@@ -45,6 +46,10 @@ type method struct {
 	params  []string
 	help    string
 	raises  []declaredError
+
+	// The per-method in-flight limit (MaxInFlight, overload.go); 0: none.
+	limit    int64
+	inFlight atomic.Int64
 }
 
 // declaredError is one error a method declared it may raise.
