@@ -62,7 +62,7 @@ type installConfig struct {
 	docs    map[string]string
 	exclude map[string]bool
 
-	handlers []handlerDecl // events: see events.go
+	handlers []handlerDecl  // events: see events.go
 	limits   map[string]int // MaxInFlight: see overload.go
 }
 
