@@ -62,8 +62,9 @@ type installConfig struct {
 	docs    map[string]string
 	exclude map[string]bool
 
-	handlers []handlerDecl  // events: see events.go
-	limits   map[string]int // MaxInFlight: see overload.go
+	handlers []handlerDecl // events: see events.go
+
+	limits map[string]int // MaxInFlight: see overload.go
 }
 
 // Name installs the interface under name instead of the container's name.
