@@ -64,8 +64,9 @@ func (oc *outConn) signal() {
 
 // enqueue queues m for the writer. When the queue is full it waits for
 // room until ctx ends (back pressure) and then returns ErrQueueFull; it
-// returns errConnDead when the connection is dead and ErrClosed once the
-// Transport is closing.
+// returns errConnDead when the connection is found dead at once (Send
+// dials again), ErrNotConnected when it died while Send waited, and
+// ErrClosed once the Transport is closing.
 func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 	t := oc.t
 	waited := false
@@ -73,8 +74,11 @@ func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 	for {
 		if oc.closed {
 			oc.mu.Unlock()
-			if t.closed.Load() {
+			switch {
+			case t.closed.Load():
 				return ErrClosed
+			case waited: // Disconnect, or a failed write: no second dial
+				return fmt.Errorf("%w: %s: connection lost while the queue was full", ErrNotConnected, oc.peer.endpoint)
 			}
 			return errConnDead
 		}

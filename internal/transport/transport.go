@@ -116,15 +116,22 @@ func (t *Transport) Close() error {
 			c.Close()
 		}
 		t.wg.Wait()
-		t.peersMu.Lock()
+		// Stop the timers that would forget failed dials. (Each record's
+		// lock is taken after the table's is released: the order
+		// elsewhere is record, then table.)
+		t.peersMu.RLock()
+		ps := make([]*peer, 0, len(t.peers))
 		for _, p := range t.peers {
+			ps = append(ps, p)
+		}
+		t.peersMu.RUnlock()
+		for _, p := range ps {
 			p.mu.Lock()
 			if p.forgetTimer != nil {
 				p.forgetTimer.Stop()
 			}
 			p.mu.Unlock()
 		}
-		t.peersMu.Unlock()
 		endpoints.Delete(t.endpoint)
 	})
 	return err
