@@ -18,10 +18,11 @@ const writeBufferSize = 32 << 10
 
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
 
-// maxSpare is the largest queue slice a writer keeps for reuse between
-// batches: sequential traffic reuses it without allocating, and a burst's
-// big slice is let go once written.
-const maxSpare = 16
+// maxSpare: a writer keeps the slice of its last batch for the next one
+// when it is this small (sequential traffic then queues without
+// allocating); bigger ones go back to the queue pools (queue.go), so an
+// idle connection keeps ~1.5 KiB, not a burst's slice.
+const maxSpare = minQueueCap
 
 // errConnDead reports a connection found dead at enqueue: the message was
 // not queued.
@@ -112,6 +113,9 @@ func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 		oc.mu.Lock()
 	}
 	first := len(oc.q) == 0
+	if len(oc.q) == cap(oc.q) {
+		oc.q = growQueue(oc.q)
+	}
 	oc.q = append(oc.q, *m)
 	oc.mu.Unlock()
 	if first {
@@ -246,13 +250,12 @@ func (oc *outConn) writeLoop() {
 			writers.Put(bw)
 			n := len(batch)
 			clear(batch) // let the payloads go
-			if cap(batch) <= maxSpare {
-				oc.mu.Lock()
-				if oc.spare == nil && !oc.closed {
-					oc.spare = batch[:0]
-				}
-				oc.mu.Unlock()
+			oc.mu.Lock()
+			if oc.spare == nil && !oc.closed && cap(batch) <= maxSpare {
+				oc.spare, batch = batch[:0], nil
 			}
+			oc.mu.Unlock()
+			putQueue(batch)
 			if err != nil {
 				t.stats.unsent.Add(uint64(n))
 				oc.die(err)
