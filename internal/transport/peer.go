@@ -231,12 +231,12 @@ func (p *peer) connection(ctx context.Context) (*outConn, error) {
 		return nil, ErrClosed
 	}
 	p.mu.Lock()
-	err, removed := p.dialErr, p.removed
+	err = p.dialErr
 	p.mu.Unlock()
 	if err == nil {
-		if removed { // dialed, and already gone again (Disconnect)
-			return nil, errRemoved
-		}
+		// Dialed, and already dead again (or Disconnect): not dialing
+		// once more, or a peer that accepts and hangs up at once would
+		// be dialed in a loop until ctx ends.
 		err = fmt.Errorf("%w: %s: connection lost", ErrNotConnected, p.endpoint)
 	}
 	return nil, err
