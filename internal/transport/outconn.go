@@ -137,11 +137,13 @@ func (oc *outConn) queued() int {
 func (oc *outConn) flush() <-chan struct{} {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
+	if oc.closed { // dead: nothing more will be written
+		b := make(chan struct{})
+		close(b)
+		return b
+	}
 	if oc.barrier == nil {
 		oc.barrier = make(chan struct{})
-		if oc.closed {
-			close(oc.barrier)
-		}
 	}
 	b := oc.barrier
 	oc.signal()
@@ -216,7 +218,8 @@ func (oc *outConn) writeLoop() {
 			oc.mu.Lock()
 			batch := oc.q
 			if len(batch) == 0 {
-				if oc.barrier != nil {
+				// (die closes the barrier of a dead connection.)
+				if oc.barrier != nil && !oc.closed {
 					close(oc.barrier)
 					oc.barrier = nil
 				}
