@@ -69,6 +69,35 @@ func (oc *outConn) signal() {
 // dials again), ErrNotConnected when it died while Send waited, and
 // ErrClosed once the Transport is closing.
 func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
+	// The common case, kept small: Send often runs on a fresh goroutine
+	// (a handler's reply), whose stack must not have to grow for it.
+	oc.mu.Lock()
+	if oc.closed || oc.t.closed.Load() || len(oc.q) >= oc.t.opts.SendQueue {
+		oc.mu.Unlock()
+		return oc.enqueueSlow(ctx, m)
+	}
+	oc.push(m)
+	return nil
+}
+
+// push appends m, with oc.mu held, and unlocks it.
+func (oc *outConn) push(m *outMsg) {
+	first := len(oc.q) == 0
+	if len(oc.q) == cap(oc.q) {
+		oc.q = growQueue(oc.q)
+	}
+	oc.q = append(oc.q, *m)
+	oc.mu.Unlock()
+	if first {
+		oc.signal()
+	}
+}
+
+// enqueueSlow is enqueue when the connection is dead, the Transport
+// closing, or the queue full.
+//
+//go:noinline
+func (oc *outConn) enqueueSlow(ctx context.Context, m *outMsg) error {
 	t := oc.t
 	waited := false
 	oc.mu.Lock()
@@ -112,15 +141,7 @@ func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 		}
 		oc.mu.Lock()
 	}
-	first := len(oc.q) == 0
-	if len(oc.q) == cap(oc.q) {
-		oc.q = growQueue(oc.q)
-	}
-	oc.q = append(oc.q, *m)
-	oc.mu.Unlock()
-	if first {
-		oc.signal()
-	}
+	oc.push(m)
 	return nil
 }
 
