@@ -45,13 +45,18 @@ func growQueue(q []outMsg) []outMsg {
 	return nq
 }
 
-// putQueue clears q (letting its payloads go) and pools it.
+// putQueue clears q (letting its payloads go) and pools it, if it is of
+// a pooled class.
 func putQueue(q []outMsg) {
 	if cap(q) < minQueueCap || cap(q) > maxPooledCap || cap(q)&(cap(q)-1) != 0 {
 		return
 	}
-	q = q[:cap(q)]
-	clear(q)
-	q = q[:0]
+	poolQueue(q[:0])
+}
+
+// poolQueue is putQueue's second half, apart because taking q's address
+// moves q to the heap on entry: putQueue's early returns stay free.
+func poolQueue(q []outMsg) {
+	clear(q[:cap(q)])
 	queuePools[queueClass(cap(q))].Put(&q)
 }
