@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -91,6 +92,7 @@ func (b *builtin) GetMetrics() ([]metric, error) {
 		out = append(out, transportMetrics(tr, b.c.monitor)...)
 	}
 	out = append(out, b.c.eventMetrics()...) // events: see events.go
+	out = append(out, metric{"process.goroutines", runtime.NumGoroutine(), map[string]any{}})
 	return out, nil
 }
 
@@ -112,8 +114,7 @@ func (b *builtin) ChangeLoglevel(ctx context.Context, args changeLoglevelArgs) e
 	if period <= 0 {
 		period = 60 * time.Second
 	}
-	old := b.c.level.Level()
-	b.c.level.Set(level)
+	b.c.levels.set(level, period)
 	// Logged past the level just set (to WARNING, say): the change itself
 	// must show in the log. The user's own handler still filters it.
 	logger := b.c.logger
@@ -121,7 +122,6 @@ func (b *builtin) ChangeLoglevel(ctx context.Context, args changeLoglevelArgs) e
 		logger = slog.New(h.inner)
 	}
 	logger.Info("log level changed", "qualname", args.Qualname, "level", level, "period", period, "trace_id", TraceID(ctx))
-	time.AfterFunc(period, func() { b.c.level.Set(old) })
 	return nil
 }
 

@@ -129,7 +129,7 @@ func TestBuiltinInterface(t *testing.T) {
 	})
 	t.Run("change_loglevel", func(t *testing.T) {
 		require.NoError(t, lymph.Call(ctx, "lymph.change_loglevel", map[string]any{"qualname": "lymph", "loglevel": "DEBUG", "period": 0.05}, nil))
-		assert.Equal(t, "DEBUG", server.level.Level().String())
+		assert.Equal(t, "DEBUG", server.levels.level.Level().String())
 		assert.ErrorIs(t, lymph.Call(ctx, "lymph.change_loglevel", map[string]any{"qualname": "x", "loglevel": "LOUD"}, nil), ErrNack)
 	})
 	t.Run("versions pick the interface", func(t *testing.T) {

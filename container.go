@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"reflect"
 	"sync"
@@ -30,7 +29,7 @@ import (
 type Container struct {
 	cfg     config
 	logger  *slog.Logger
-	level   *slog.LevelVar
+	levels  *levelOverride // lymph.change_loglevel
 	metrics *metrics
 	pending pendingCalls
 
@@ -83,14 +82,11 @@ func NewContainer(opts ...Option) (*Container, error) {
 	if base == nil {
 		base = slog.Default()
 	}
-	// The container's own level lets everything through until
-	// lymph.change_loglevel sets one: the user's handler decides.
-	level := new(slog.LevelVar)
-	level.Set(slog.Level(math.MinInt32))
+	levels := newLevelOverride()
 	c := &Container{
 		cfg:      cfg,
-		level:    level,
-		logger:   slog.New(levelHandler{inner: base.Handler(), level: level}),
+		levels:   levels,
+		logger:   slog.New(levelHandler{inner: base.Handler(), level: levels.level}),
 		metrics:  newMetrics(),
 		requests: newGate(),
 		refusals: newGate(),
@@ -384,6 +380,7 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	if cerr := c.closeRegistry(); cerr != nil && err == nil {
 		err = cerr
 	}
+	c.levels.stop()
 	c.logger.Info("container stopped", "endpoint", tr.Endpoint())
 	return err
 }

@@ -182,9 +182,10 @@ func hostileScenario(e *env, r *row) error {
 	finish(r, res, []int64{fault})
 	r.notes = append(r.notes, fmt.Sprintf("2,000 silent + 50 random-byte + 50 huge-frame connections: server RSS %.1f MiB, %d FDs while they were open",
 		mib(held.rssKiB), held.fds))
-	r.checks = append(r.checks,
-		exact("failed calls", float64(res.Failed()), 0),
-		check{name: "worst second / normal", value: 100 * r.tput.ratio, target: 50, limit: 25, higherBetter: true, unit: "%", na: !r.tput.ok})
+	// No throughput check: the issue sets none here, and on a shared host
+	// the orchestrator's own 2,100 dials make the worst second noisy. The
+	// column still shows it.
+	r.checks = append(r.checks, exact("failed calls", float64(res.Failed()), 0))
 	return nil
 }
 

@@ -122,7 +122,7 @@ func sigstopScenario(e *env, r *row) error {
 	r.after = srv[0].usage()
 	finish(r, res, []int64{fault})
 	r.notes = append(r.notes, fmt.Sprintf("one of 3 instances stopped for %v", freeze))
-	r.checks = append(r.checks, check{name: "worst second / normal", value: 100 * r.tput.ratio, target: 67, limit: 33, higherBetter: true, unit: "%", na: !r.tput.ok})
+	r.checks = append(r.checks, throughputCheck(r))
 	return nil
 }
 

@@ -47,10 +47,16 @@ func (z *zookeeper) run(ctx context.Context, action string) error {
 func (z *zookeeper) start(ctx context.Context) error {
 	if !z.used {
 		// The script would use whatever answers on the port: make sure that
-		// is nobody else's server.
+		// is nobody else's server (another run of the suite, say), or take
+		// a free port instead.
 		if c, err := net.DialTimeout("tcp", z.addr(), time.Second); err == nil {
 			c.Close()
-			return fmt.Errorf("something already listens on %s; pick another -zk-port", z.addr())
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "faults: %s is taken; the private ZooKeeper uses port %d\n", z.addr(), port)
+			z.port = port
 		}
 		z.used = true
 	}

@@ -33,9 +33,13 @@ type zkRegistry struct {
 	// restarted without its data refuses every client that has seen a
 	// higher zxid than its own, and zk.Conn retries with that zxid forever.
 	conn    atomic.Pointer[zk.Conn]
-	connGen atomic.Int64  // which connection's events onEvent acts on
-	renew   chan struct{} // cap 1: the server refused to resume the session
-	drains  sync.WaitGroup
+	connGen atomic.Int64 // which connection's events onEvent acts on
+	// hadSession is the connGen of the last connection that had a
+	// session: only such a connection can be refused for its zxid.
+	hadSession   atomic.Int64
+	offlineSince atomic.Int64  // unix nanos; 0 while online
+	renew        chan struct{} // cap 1: the server refused to resume the session
+	drains       sync.WaitGroup
 
 	mu      sync.Mutex // guards closed and the wg.Add that follows a check of it
 	closed  bool
@@ -90,11 +94,14 @@ func openZooKeeper(cfg zkConfig, log *slog.Logger) (*zkRegistry, error) {
 func (r *zkRegistry) connect() error {
 	gen := r.connGen.Add(1)
 	conn, events, err := zk.Connect(r.cfg.hosts, r.cfg.sessionTimeout,
-		zk.WithLogger(zkLogger{log: r.log, refused: r.refused}),
+		zk.WithLogger(zkLogger{log: r.log, refused: func() { r.refused(gen) }}),
 		zk.WithLogInfo(false),
 		// The callback, unlike the event channel, never drops an event.
 		zk.WithEventCallback(func(ev zk.Event) {
 			if r.connGen.Load() == gen {
+				if ev.Type == zk.EventSession && ev.State == zk.StateHasSession {
+					r.hadSession.Store(gen)
+				}
 				r.onEvent(ev)
 			}
 		}))
@@ -119,10 +126,10 @@ func (r *zkRegistry) connect() error {
 func (r *zkRegistry) zc() *zk.Conn { return r.conn.Load() }
 
 // refused is told (on zk's goroutine: it must not block) that a server
-// closed the connection while we tried to resume our session.
-func (r *zkRegistry) refused() {
-	if r.online.Load() {
-		return
+// closed connection gen while it tried to resume its session.
+func (r *zkRegistry) refused(gen int64) {
+	if r.online.Load() || gen != r.connGen.Load() || r.hadSession.Load() != gen {
+		return // a fresh connection has no zxid to be refused for
 	}
 	select {
 	case r.renew <- struct{}{}:
@@ -130,21 +137,38 @@ func (r *zkRegistry) refused() {
 	}
 }
 
+// renewMinInterval spaces new sessions: a server that refuses for another
+// reason must not make us open connections in a loop.
+const renewMinInterval = 2 * time.Second
+
 // renewLoop starts a new session when the server refuses to resume ours
-// (see conn): our nodes are then re-created in it by resync, within a
-// moment of ZooKeeper answering again.
+// (see conn), or when ours could not be resumed for a session timeout
+// (the server has expired it by then, or lost it): our nodes are then
+// re-created in it by resync, within a moment of ZooKeeper answering.
 func (r *zkRegistry) renewLoop() {
 	defer r.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var last time.Time
 	for {
+		why := ""
 		select {
 		case <-r.closing:
 			return
 		case <-r.renew:
+			why = "zookeeper refuses to resume our session (did it lose its data?); starting a new one"
+		case <-tick.C:
+			since := r.offlineSince.Load()
+			if since == 0 || time.Since(time.Unix(0, since)) < r.cfg.sessionTimeout || r.hadSession.Load() != r.connGen.Load() {
+				continue
+			}
+			why = "no zookeeper session for a session timeout; starting a new one"
 		}
-		if r.online.Load() || r.isClosed() {
+		if r.online.Load() || r.isClosed() || time.Since(last) < renewMinInterval {
 			continue
 		}
-		r.log.Warn("zookeeper refuses to resume our session (did it lose its data?); starting a new one")
+		last = time.Now()
+		r.log.Warn(why)
 		if err := r.connect(); err != nil {
 			r.log.Warn("cannot reconnect to zookeeper", "err", err)
 		}
@@ -161,6 +185,7 @@ func (r *zkRegistry) onEvent(ev zk.Event) {
 	case zk.StateHasSession:
 		n := r.sessions.Add(1)
 		r.online.Store(true)
+		r.offlineSince.Store(0)
 		if n == 1 {
 			r.log.Debug("zookeeper session established", "server", ev.Server)
 		} else {
@@ -177,6 +202,7 @@ func (r *zkRegistry) onEvent(ev zk.Event) {
 		// Said once per outage (zk repeats it at every failed attempt),
 		// and not when we are the ones closing.
 		if r.online.Swap(false) && !r.isClosed() {
+			r.offlineSince.Store(time.Now().UnixNano())
 			r.log.Warn("lost the zookeeper connection; reconnecting", "server", ev.Server)
 		}
 	}
@@ -341,7 +367,7 @@ func (r *zkRegistry) Register(ctx context.Context, inst Instance) error {
 		return err
 	}
 	p := path.Join(r.servicePath(inst.Name), inst.ID)
-	_, err = run(ctx, r, func(a *attempt) (struct{}, error) {
+	_, err = runOnline(ctx, r, func(a *attempt) (struct{}, error) {
 		r.regMu.Lock()
 		defer r.regMu.Unlock()
 		_, had := r.own[p]
@@ -394,7 +420,7 @@ func (r *zkRegistry) Lookup(ctx context.Context, name string) ([]Instance, error
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	return run(ctx, r, func(*attempt) ([]Instance, error) {
+	return runOnline(ctx, r, func(*attempt) ([]Instance, error) {
 		dir := r.servicePath(name)
 		children, _, err := r.zc().Children(dir)
 		if errors.Is(err, zk.ErrNoNode) {
@@ -426,7 +452,7 @@ func (r *zkRegistry) Lookup(ctx context.Context, name string) ([]Instance, error
 
 // Discover implements Registry.
 func (r *zkRegistry) Discover(ctx context.Context) ([]string, error) {
-	return run(ctx, r, func(*attempt) ([]string, error) {
+	return runOnline(ctx, r, func(*attempt) ([]string, error) {
 		root := path.Join(r.cfg.chroot, "services")
 		children, _, err := r.zc().Children(root)
 		if errors.Is(err, zk.ErrNoNode) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-zookeeper/zk"
 )
@@ -30,6 +32,37 @@ func (a *attempt) abandon() bool {
 	defer a.mu.Unlock()
 	a.abandoned = !a.committed
 	return a.abandoned
+}
+
+// offlineWait is how long a read or a registration waits for a ZooKeeper
+// session when there is none, before it fails with ErrUnavailable: long
+// enough for the first session of a registry just opened, short enough
+// that a caller learns at once that ZooKeeper is down.
+const offlineWait = 500 * time.Millisecond
+
+// runOnline is run for operations that are pointless without a session:
+// with none, it waits for one at most offlineWait.
+func runOnline[T any](ctx context.Context, r *zkRegistry, op func(*attempt) (T, error)) (T, error) {
+	if !r.online.Load() && !r.isClosed() {
+		gen := r.sessionGen()
+		if !r.online.Load() {
+			t := time.NewTimer(offlineWait)
+			select {
+			case <-gen:
+			case <-t.C:
+			case <-ctx.Done():
+			}
+			t.Stop()
+		}
+		if !r.online.Load() && !r.isClosed() {
+			var zero T
+			if err := ctx.Err(); err != nil {
+				return zero, err
+			}
+			return zero, fmt.Errorf("%w: no ZooKeeper session with %s", ErrUnavailable, strings.Join(r.cfg.hosts, ","))
+		}
+	}
+	return run(ctx, r, op)
 }
 
 // run runs op on a goroutine of its own so that ctx can end the wait: zk's

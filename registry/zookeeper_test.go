@@ -452,3 +452,25 @@ func (p *tcpProxy) heal() {
 	defer p.mu.Unlock()
 	p.isCut = false
 }
+
+// With ZooKeeper down, reads and registrations fail at once with
+// ErrUnavailable rather than waiting out their contexts; an unregistration
+// is remembered, to be done when a session is back.
+func TestZooKeeperDownFailsFast(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	r, err := Open("zookeeper://"+addr+"/lymph?connect_timeout=0", WithLogger(testLogger()))
+	require.NoError(t, err)
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	_, err = r.Lookup(ctx, "echo")
+	assert.ErrorIs(t, err, ErrUnavailable)
+	_, err = r.Watch(ctx, "echo")
+	assert.ErrorIs(t, err, ErrUnavailable)
+	_, err = r.Discover(ctx)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorIs(t, r.Register(ctx, instance(t, "echo", 1, "")), ErrUnavailable)
+}

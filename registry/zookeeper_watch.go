@@ -44,7 +44,7 @@ func (r *zkRegistry) Watch(ctx context.Context, name string) (<-chan []Instance,
 	w := &zkWatch{r: r, name: name, dir: r.servicePath(name), snap: newSnapshots(), known: map[string]*zkChild{}}
 	// The first set is read before Watch returns, so that watching an
 	// unreachable ZooKeeper fails instead of staying silent.
-	if _, err := run(ctx, r, func(*attempt) (struct{}, error) { return struct{}{}, w.read() }); err != nil {
+	if _, err := runOnline(ctx, r, func(*attempt) (struct{}, error) { return struct{}{}, w.read() }); err != nil {
 		return nil, err
 	}
 	if err := r.goTracked(func() { w.loop(ctx) }); err != nil {

@@ -206,3 +206,37 @@ func TestRestartedClientOnFixedEndpoint(t *testing.T) {
 	require.NoError(t, server.Send(ctx, req.Sender, NewID(), TypeREP, req.ID, nil, nil))
 	assert.Equal(t, id, replies.next(t).Subject)
 }
+
+// TestPeerHangsUpAtOnce: a peer that completes the handshake and closes
+// the connection at once costs one dial per Send, not a dial loop until
+// the caller's deadline.
+func TestPeerHangsUpAtOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ep := tcpScheme + l.Addr().String()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			zmq4Router(c, ep)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+	})
+	client := listen(t, Options{DialBackoff: time.Hour})
+	for range 3 {
+		err := client.Send(testContext(t), ep, NewID(), TypeREQ, "a.b", nil, nil)
+		if err != nil {
+			require.ErrorIs(t, err, ErrNotConnected)
+		}
+		eventually(t, "the connection to be seen closed", func() bool { return !client.Connected(ep) })
+	}
+	assert.LessOrEqual(t, client.Stats().Dialed, uint64(6), "dialed in a loop")
+}

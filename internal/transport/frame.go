@@ -72,11 +72,16 @@ func (m *msgReader) frameHeader() (flags byte, size uint64, err error) {
 		b, err := m.r.ReadByte()
 		return flags, uint64(b), noEOF(err)
 	}
-	var b [8]byte
-	if _, err := io.ReadFull(m.r, b[:]); err != nil {
-		return 0, 0, noEOF(err)
+	// Byte by byte: a [8]byte handed to io.ReadFull through the
+	// byteReader interface would escape, an allocation per long frame.
+	for range 8 {
+		b, err := m.r.ReadByte()
+		if err != nil {
+			return 0, 0, noEOF(err)
+		}
+		size = size<<8 | uint64(b)
 	}
-	return flags, binary.BigEndian.Uint64(b[:]), nil
+	return flags, size, nil
 }
 
 // noEOF turns an EOF in the middle of a frame into ErrUnexpectedEOF.

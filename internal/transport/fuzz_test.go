@@ -21,6 +21,7 @@ func FuzzMsgReader(f *testing.F) {
 	f.Add(append(command("PING", nil), message([]byte("i"), []byte(TypeACK), []byte("s"), nil, nil)...))
 	f.Add(message([]byte("only"), []byte("four"), []byte("frames"), nil))
 	f.Add([]byte{flagLong, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Add(message([]byte("i"), []byte(TypeREQ), []byte("s"), nil, make([]byte, 2*fuzzMax))) // read past
 	f.Fuzz(func(t *testing.T, stream []byte) {
 		mr := newMsgReader(bufio.NewReader(bytes.NewReader(stream)), fuzzMax)
 		for range 100 {
@@ -34,6 +35,9 @@ func FuzzMsgReader(f *testing.F) {
 					t.Fatalf("dropped message not cleared: %+v", in)
 				}
 				continue
+			}
+			if in.TooLarge && (in.Headers != nil || in.Body != nil) {
+				t.Fatalf("oversized message kept its payload: %+v", in)
 			}
 			m := outMsg{id: in.ID, typ: in.Type, subject: in.Subject, headers: in.Headers, body: in.Body}
 			if m.size() > fuzzMax {

@@ -69,6 +69,12 @@ func TestCloseWithUnreadMessages(t *testing.T) {
 	assert.Equal(t, n, calls.Load(), "no Handler call after Close")
 }
 
+// zmq4Router runs the server side of a ZMTP handshake on c as a ROUTER.
+func zmq4Router(c net.Conn, identity string) bool {
+	_, err := zmq4.Open(c, nullSec(), zmq4.Router, zmq4.SocketIdentity(identity), true, nil)
+	return err == nil
+}
+
 // stuckPeer accepts connections, completes the ZMTP handshake as a ROUTER,
 // and then never reads.
 func stuckPeer(t *testing.T) (endpoint string, accepted *atomic.Int64) {
@@ -87,7 +93,7 @@ func stuckPeer(t *testing.T) (endpoint string, accepted *atomic.Int64) {
 				return
 			}
 			conns = append(conns, c)
-			if _, err := zmq4.Open(c, nullSec(), zmq4.Router, zmq4.SocketIdentity(endpoint), true, nil); err == nil {
+			if zmq4Router(c, endpoint) {
 				accepted.Add(1)
 			}
 		}

@@ -18,10 +18,11 @@ const writeBufferSize = 32 << 10
 
 var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
 
-// maxSpare is the largest queue slice a writer keeps for reuse between
-// batches: sequential traffic reuses it without allocating, and a burst's
-// big slice is let go once written.
-const maxSpare = 16
+// maxSpare: a writer keeps the slice of its last batch for the next one
+// when it is this small (sequential traffic then queues without
+// allocating); bigger ones go back to the queue pools (queue.go), so an
+// idle connection keeps ~1.5 KiB, not a burst's slice.
+const maxSpare = minQueueCap
 
 // errConnDead reports a connection found dead at enqueue: the message was
 // not queued.
@@ -64,17 +65,50 @@ func (oc *outConn) signal() {
 
 // enqueue queues m for the writer. When the queue is full it waits for
 // room until ctx ends (back pressure) and then returns ErrQueueFull; it
-// returns errConnDead when the connection is dead and ErrClosed once the
-// Transport is closing.
+// returns errConnDead when the connection is found dead at once (Send
+// dials again), ErrNotConnected when it died while Send waited, and
+// ErrClosed once the Transport is closing.
 func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
+	// The common case, kept small: Send often runs on a fresh goroutine
+	// (a handler's reply), whose stack must not have to grow for it.
+	oc.mu.Lock()
+	if oc.closed || oc.t.closed.Load() || len(oc.q) >= oc.t.opts.SendQueue {
+		oc.mu.Unlock()
+		return oc.enqueueSlow(ctx, m)
+	}
+	oc.push(m)
+	return nil
+}
+
+// push appends m, with oc.mu held, and unlocks it.
+func (oc *outConn) push(m *outMsg) {
+	first := len(oc.q) == 0
+	if len(oc.q) == cap(oc.q) {
+		oc.q = growQueue(oc.q)
+	}
+	oc.q = append(oc.q, *m)
+	oc.mu.Unlock()
+	if first {
+		oc.signal()
+	}
+}
+
+// enqueueSlow is enqueue when the connection is dead, the Transport
+// closing, or the queue full.
+//
+//go:noinline
+func (oc *outConn) enqueueSlow(ctx context.Context, m *outMsg) error {
 	t := oc.t
 	waited := false
 	oc.mu.Lock()
 	for {
 		if oc.closed {
 			oc.mu.Unlock()
-			if t.closed.Load() {
+			switch {
+			case t.closed.Load():
 				return ErrClosed
+			case waited: // Disconnect, or a failed write: no second dial
+				return fmt.Errorf("%w: %s: connection lost while the queue was full", ErrNotConnected, oc.peer.endpoint)
 			}
 			return errConnDead
 		}
@@ -107,12 +141,7 @@ func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 		}
 		oc.mu.Lock()
 	}
-	first := len(oc.q) == 0
-	oc.q = append(oc.q, *m)
-	oc.mu.Unlock()
-	if first {
-		oc.signal()
-	}
+	oc.push(m)
 	return nil
 }
 
@@ -129,11 +158,13 @@ func (oc *outConn) queued() int {
 func (oc *outConn) flush() <-chan struct{} {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
+	if oc.closed { // dead: nothing more will be written
+		b := make(chan struct{})
+		close(b)
+		return b
+	}
 	if oc.barrier == nil {
 		oc.barrier = make(chan struct{})
-		if oc.closed {
-			close(oc.barrier)
-		}
 	}
 	b := oc.barrier
 	oc.signal()
@@ -208,7 +239,8 @@ func (oc *outConn) writeLoop() {
 			oc.mu.Lock()
 			batch := oc.q
 			if len(batch) == 0 {
-				if oc.barrier != nil {
+				// (die closes the barrier of a dead connection.)
+				if oc.barrier != nil && !oc.closed {
 					close(oc.barrier)
 					oc.barrier = nil
 				}
@@ -242,13 +274,12 @@ func (oc *outConn) writeLoop() {
 			writers.Put(bw)
 			n := len(batch)
 			clear(batch) // let the payloads go
-			if cap(batch) <= maxSpare {
-				oc.mu.Lock()
-				if oc.spare == nil && !oc.closed {
-					oc.spare = batch[:0]
-				}
-				oc.mu.Unlock()
+			oc.mu.Lock()
+			if oc.spare == nil && !oc.closed && cap(batch) <= maxSpare {
+				oc.spare, batch = batch[:0], nil
 			}
+			oc.mu.Unlock()
+			putQueue(batch)
 			if err != nil {
 				t.stats.unsent.Add(uint64(n))
 				oc.die(err)

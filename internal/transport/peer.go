@@ -151,30 +151,50 @@ func (t *Transport) Send(ctx context.Context, endpoint string, id, typ, subject 
 	}
 	m := outMsg{id: id, typ: typ, subject: subject, headers: headers, body: body}
 	if m.size() > t.opts.MaxMessageSize {
-		return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, m.size(), t.opts.MaxMessageSize)
+		return t.tooLarge(&m)
 	}
-	// A connection found dead between lookup and enqueue (the peer just
-	// restarted, say) is dialed again once; the message was not queued.
-	for retried := false; ; retried = true {
-		oc, err := t.connection(ctx, endpoint)
-		if err != nil {
+	oc, err := t.connection(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	if err := oc.enqueue(ctx, &m); err != nil {
+		if err != errConnDead {
 			return err
 		}
-		err = oc.enqueue(ctx, &m)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, errConnDead) {
+		if err := t.resend(ctx, endpoint, &m); err != nil {
 			return err
-		}
-		if retried {
-			return fmt.Errorf("%w: %s: connection lost", ErrNotConnected, endpoint)
 		}
 	}
 	if t.polling() {
 		if g := t.gauges.get(endpoint); g != nil {
 			g.sent(typ)
 		}
+	}
+	return nil
+}
+
+// tooLarge is Send's ErrTooLarge, out of line (see enqueue).
+//
+//go:noinline
+func (t *Transport) tooLarge(m *outMsg) error {
+	return fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, m.size(), t.opts.MaxMessageSize)
+}
+
+// resend retries a message whose connection was found dead at enqueue
+// (the peer just restarted, say): it was not queued, so it is tried once
+// more on a new connection.
+//
+//go:noinline
+func (t *Transport) resend(ctx context.Context, endpoint string, m *outMsg) error {
+	oc, err := t.connection(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	if err := oc.enqueue(ctx, m); err != nil {
+		if err == errConnDead {
+			return fmt.Errorf("%w: %s: connection lost", ErrNotConnected, endpoint)
+		}
+		return err
 	}
 	return nil
 }
@@ -231,12 +251,12 @@ func (p *peer) connection(ctx context.Context) (*outConn, error) {
 		return nil, ErrClosed
 	}
 	p.mu.Lock()
-	err, removed := p.dialErr, p.removed
+	err = p.dialErr
 	p.mu.Unlock()
 	if err == nil {
-		if removed { // dialed, and already gone again (Disconnect)
-			return nil, errRemoved
-		}
+		// Dialed, and already dead again (or Disconnect): not dialing
+		// once more, or a peer that accepts and hangs up at once would
+		// be dialed in a loop until ctx ends.
 		err = fmt.Errorf("%w: %s: connection lost", ErrNotConnected, p.endpoint)
 	}
 	return nil, err

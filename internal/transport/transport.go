@@ -116,15 +116,22 @@ func (t *Transport) Close() error {
 			c.Close()
 		}
 		t.wg.Wait()
-		t.peersMu.Lock()
+		// Stop the timers that would forget failed dials. (Each record's
+		// lock is taken after the table's is released: the order
+		// elsewhere is record, then table.)
+		t.peersMu.RLock()
+		ps := make([]*peer, 0, len(t.peers))
 		for _, p := range t.peers {
+			ps = append(ps, p)
+		}
+		t.peersMu.RUnlock()
+		for _, p := range ps {
 			p.mu.Lock()
 			if p.forgetTimer != nil {
 				p.forgetTimer.Stop()
 			}
 			p.mu.Unlock()
 		}
-		t.peersMu.Unlock()
 		endpoints.Delete(t.endpoint)
 	})
 	return err
@@ -244,12 +251,9 @@ func (t *Transport) acceptLoop() {
 	}
 }
 
-// serveInbound runs the handshake of an accepted connection, then reads its
-// messages until it fails.
+// serveInbound runs the handshake of an accepted connection, then hands it
+// to readInbound.
 func (t *Transport) serveInbound(c *conn) {
-	defer t.untrack(c)
-	defer c.Close()
-	defer c.r.drop()
 	id, err := handshake(c, t.serverSecurity(), zmq4.Router, t.endpoint, true, t.opts.HandshakeTimeout)
 	t.stats.handshaking.Add(-1)
 	if err != nil {
@@ -258,9 +262,29 @@ func (t *Transport) serveInbound(c *conn) {
 			t.rlog.warn("handshake-in", "transport: handshake with client failed",
 				slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
 		}
+		t.endInbound(c)
 		return
 	}
 	t.stats.accepted.Add(1)
+	// Read on a fresh goroutine: this one's stack grew to 8 KiB inside
+	// zmq4's handshake and would keep it for the connection's life (it
+	// was most of an idle connection's cost); the reader's stays small.
+	if !t.spawn(func() { t.readInbound(c, id) }) {
+		t.endInbound(c)
+	}
+}
+
+// endInbound releases an accepted connection. Called by its reader.
+func (t *Transport) endInbound(c *conn) {
+	c.r.drop()
+	c.Close()
+	t.untrack(c)
+}
+
+// readInbound reads an accepted connection's messages, after its
+// handshake, until it fails.
+func (t *Transport) readInbound(c *conn, id string) {
+	defer t.endInbound(c)
 	t.stats.connsIn.Add(1)
 	defer t.stats.connsIn.Add(-1)
 
