@@ -149,12 +149,10 @@ type Metric struct {
 }
 
 // Metrics returns what lymph.get_metrics answers: the request counters per
-// served subject, late replies, and the transport's counters and peers.
+// served subject, late replies, the transport's counters and peers, the
+// events' counters and the process's goroutines.
 func (c *Container) Metrics() []Metric {
-	raw := c.metrics.snapshot()
-	if tr := c.tr.Load(); tr != nil {
-		raw = append(raw, transportMetrics(tr, c.monitor)...)
-	}
+	raw, _ := (&builtin{c: c}).GetMetrics() // the very answer of lymph.get_metrics
 	out := make([]Metric, 0, len(raw))
 	for _, m := range raw {
 		name, _ := m[0].(string)

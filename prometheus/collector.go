@@ -49,6 +49,16 @@ var families = map[string]family{
 	"transport.peer_rtt_ms":        {name: "lymph_transport_peer_rtt_seconds", help: "Mean heartbeat round trip to a peer.", typ: prom.GaugeValue, scale: 1e-3, drop: []string{"state"}},
 	"transport.peer_outstanding":   {name: "lymph_transport_peer_outstanding", help: "Calls waiting for a peer's reply.", typ: prom.GaugeValue, drop: []string{"state"}},
 	"transport.peer_connected":     {name: "lymph_transport_peer_connected", help: "Whether the connection to a peer is up (1) or not (0).", typ: prom.GaugeValue, drop: []string{"state"}},
+
+	"events.emitted":     {name: "lymph_events_emitted_total", help: "Events emitted, by type.", typ: prom.CounterValue},
+	"events.emit_failed": {name: "lymph_events_emit_failed_total", help: "Events that could not be emitted, by type.", typ: prom.CounterValue},
+	"events.handled":     {name: "lymph_events_handled_total", help: "Events handled, by type.", typ: prom.CounterValue},
+	"events.failed":      {name: "lymph_events_failed_total", help: "Event handlers that failed, by type.", typ: prom.CounterValue},
+	"events.retried":     {name: "lymph_events_retried_total", help: "Events handed back for a retry, by type.", typ: prom.CounterValue},
+	"events.dropped":     {name: "lymph_events_dropped_total", help: "Events dropped, by type.", typ: prom.CounterValue},
+	"events.rejected":    {name: "lymph_events_rejected_total", help: "Events rejected, by type.", typ: prom.CounterValue},
+
+	"process.goroutines": {name: "lymph_process_goroutines", help: "Goroutines of the process.", typ: prom.GaugeValue},
 }
 
 // peersDesc counts the peers by health state, from the per-peer metrics.

@@ -145,7 +145,10 @@ func TestScrapeAfterKnownCalls(t *testing.T) {
 	assert.Equal(t, dto.MetricType_COUNTER, families["lymph_transport_messages_in_total"].GetType())
 	got, _ := value(families, "lymph_transport_messages_in_total", nil)
 	assert.GreaterOrEqual(t, got, 7.0, "seven requests came in")
-	_, ok := value(families, "lymph_server_request_duration_seconds", map[string]string{"subject": "echo.no_such"})
+	goroutines, ok := value(families, "lymph_process_goroutines", nil)
+	assert.True(t, ok)
+	assert.Greater(t, goroutines, 1.0)
+	_, ok = value(families, "lymph_server_request_duration_seconds", map[string]string{"subject": "echo.no_such"})
 	assert.False(t, ok, "unknown subjects never become labels")
 
 	// One source of truth: lymph.get_metrics answers with the same numbers.
