@@ -66,6 +66,9 @@ type Container struct {
 	// nil without interceptors.
 	serverChain ServerHandler
 	clientChain ClientHandler
+	// limited counts the requests in flight under WithMaxInFlight
+	// (overload.go).
+	limited atomic.Int64
 }
 
 // NewContainer returns a container configured by opts. It binds nothing

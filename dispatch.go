@@ -65,6 +65,7 @@ func (c *Container) handle(in transport.Incoming) {
 // serveCounted serves a request counted in by the requests gate.
 func (c *Container) serveCounted(in transport.Incoming) {
 	defer c.requests.leave()
+	defer c.release(in.Subject) // the in-flight limit (overload.go)
 	c.serve(in)
 }
 

@@ -155,11 +155,12 @@ func TestServerInterceptorCanRefuse(t *testing.T) {
 
 func TestClientInterceptorWrapsCallsAndFutures(t *testing.T) {
 	reg := memoryRegistry(t)
-	svc := &testService{}
+	svc := &testService{release: make(chan struct{})}
 	server := startContainer(t, reg, func(c *Container) {
 		installTestService(svc)(c)
 		require.NoError(t, c.Install(&headerService{}, Name("headers")))
 	})
+	t.Cleanup(func() { close(svc.release) }) // before the server stops, should the test fail early
 	rec := &recorder{}
 	// An interceptor that adds a header to every call, as a tracer does.
 	tag := ClientInterceptor(func(next ClientHandler) ClientHandler {

@@ -59,23 +59,6 @@ func (g *gate) enter() bool {
 	}
 }
 
-// enterBelow counts one more request in if fewer than limit are inside
-// and the gate is open; full says it was refused for the limit.
-func (g *gate) enterBelow(limit int64) (ok, full bool) {
-	for {
-		s := g.state.Load()
-		if s&1 != 0 {
-			return false, false
-		}
-		if s>>1 >= limit {
-			return false, true
-		}
-		if g.state.CompareAndSwap(s, s+2) {
-			return true, false
-		}
-	}
-}
-
 // leave counts a request out.
 func (g *gate) leave() {
 	if g.state.Add(-2) == 1 {

@@ -41,22 +41,28 @@ const (
 )
 
 // admit counts a request in, unless the container drains or is at its
-// limit.
+// limit. Heartbeat pings are counted by the requests gate (Stop waits for
+// them) but not against the limit: they must not take a method's place.
 func (c *Container) admit(subject string) admission {
-	if c.cfg.maxInFlight == 0 || subject == pingSubject {
-		if c.requests.enter() {
-			return admitted
-		}
-		return draining
-	}
-	ok, full := c.requests.enterBelow(c.cfg.maxInFlight)
-	switch {
-	case ok:
-		return admitted
-	case full:
+	limited := c.cfg.maxInFlight > 0 && subject != pingSubject
+	if limited && c.limited.Add(1) > c.cfg.maxInFlight {
+		c.limited.Add(-1)
 		return overloaded
 	}
+	if c.requests.enter() {
+		return admitted
+	}
+	if limited {
+		c.limited.Add(-1)
+	}
 	return draining
+}
+
+// release counts a request admitted by admit out of the limit.
+func (c *Container) release(subject string) {
+	if c.cfg.maxInFlight > 0 && subject != pingSubject {
+		c.limited.Add(-1)
+	}
 }
 
 // refuseOverloaded NACKs a request past the limit, off the receive loop.
