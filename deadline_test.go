@@ -142,3 +142,29 @@ func TestTimeoutMillisRoundsUp(t *testing.T) {
 		assert.Equal(t, want, timeoutMillis(d), "%v", d)
 	}
 }
+
+// The method's context reports the caller's deadline but ends a grace
+// later, so the caller's timeout always comes first.
+func TestCallerDeadlineEndsAfterAGrace(t *testing.T) {
+	for _, tc := range []struct {
+		timeout int64
+		grace   time.Duration
+	}{
+		{10, 5 * time.Millisecond},
+		{200, 20 * time.Millisecond},
+		{60000, 100 * time.Millisecond},
+	} {
+		arrived := time.Now()
+		ctx, cancel := withCallerDeadline(context.Background(), arrived, tc.timeout)
+		d, ok := ctx.Deadline()
+		require.True(t, ok)
+		assert.Equal(t, arrived.Add(time.Duration(tc.timeout)*time.Millisecond), d)
+		assert.Equal(t, tc.grace, deadlineGrace(time.Duration(tc.timeout)*time.Millisecond))
+		if tc.timeout == 10 {
+			<-ctx.Done()
+			assert.False(t, time.Now().Before(d.Add(tc.grace)), "ended after the grace")
+			assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+		}
+		cancel()
+	}
+}

@@ -103,13 +103,13 @@ func (c *Container) serve(in transport.Incoming) {
 	ctx := context.Context(&requestContext{Context: c.serveCtx, req: req})
 	if req.hasTimeout {
 		// The caller's deadline (deadline.go): work it has given up on is
-		// not started, and the method's context ends with it.
+		// not started, and the method's context ends just after it.
 		if req.timeout <= 0 {
 			c.refuseLate(req)
 			return
 		}
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, arrived.Add(time.Duration(req.timeout)*time.Millisecond))
+		ctx, cancel = withCallerDeadline(ctx, arrived, req.timeout)
 		defer cancel()
 	}
 	if !m.enterMethod() {
