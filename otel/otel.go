@@ -55,12 +55,24 @@ const (
 // Tracing is lymph's OpenTelemetry instrumentation, a lymph.Interceptor.
 type Tracing struct {
 	tracer trace.Tracer
+	pings  bool
 }
 
 // Option configures Tracing.
 type Option func(*options)
 
-type options struct{ tp trace.TracerProvider }
+type options struct {
+	tp    trace.TracerProvider
+	pings bool
+}
+
+// WithPings traces incoming lymph.ping requests too. By default they get
+// no span: every peer sends one a second as its heartbeat, and a trace per
+// heartbeat would bury the others.
+func WithPings() Option { return func(o *options) { o.pings = true } }
+
+// pingSubject is the builtin ping, the heartbeat.
+const pingSubject = "lymph.ping"
 
 // WithTracerProvider sets where spans go; the default is the global
 // provider (otel.GetTracerProvider).
@@ -75,7 +87,7 @@ func New(opts ...Option) *Tracing {
 	if o.tp == nil {
 		o.tp = otel.GetTracerProvider()
 	}
-	return &Tracing{tracer: o.tp.Tracer(ScopeName)}
+	return &Tracing{tracer: o.tp.Tracer(ScopeName), pings: o.pings}
 }
 
 var _ lymph.Interceptor = (*Tracing)(nil)
@@ -83,6 +95,9 @@ var _ lymph.Interceptor = (*Tracing)(nil)
 // WrapServer starts a server span per request, in the request's trace.
 func (t *Tracing) WrapServer(next lymph.ServerHandler) lymph.ServerHandler {
 	return func(ctx context.Context, req *lymph.ServerRequest) lymph.Outcome {
+		if req.Subject == pingSubject && !t.pings {
+			return next(ctx, req)
+		}
 		tp, _ := req.Message.Header(HeaderTraceparent).(string)
 		if parent, ok := remoteParent(req.TraceID, tp, req.Message.ID); ok {
 			ctx = trace.ContextWithRemoteSpanContext(ctx, parent)

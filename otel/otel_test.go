@@ -201,6 +201,16 @@ func TestPythonCallerJoinsByTraceID(t *testing.T) {
 	callPy := spanNamed(t, spans, "pyecho.upper", trace.SpanKindClient)
 	assert.Equal(t, serve.SpanContext.SpanID(), callPy.Parent.SpanID())
 
+	// Heartbeat pings get no server span unless asked for.
+	pinger := lymphtest.Start(t, reg, nil, lymph.WithoutHeartbeat())
+	before := len(exporter.GetSpans())
+	require.NoError(t, pinger.Proxy(server.Endpoint()).Call(ctx, "lymph.ping", nil, nil))
+	assert.Len(t, exporter.GetSpans(), before, "no span for lymph.ping")
+	traced := lymphtest.Start(t, reg, nil, lymph.WithoutHeartbeat(),
+		lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp), lymphotel.WithPings())))
+	require.NoError(t, pinger.Proxy(traced.Endpoint()).Call(ctx, "lymph.ping", nil, nil))
+	spanNamed(t, exporter.GetSpans(), "lymph.ping", trace.SpanKindServer)
+
 	// A failing call: its span says how it ended.
 	client := lymphtest.Start(t, reg, nil, lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp))), lymph.WithoutHeartbeat())
 	require.ErrorIs(t, client.Proxy("pyecho").Call(ctx, "no_such", nil, nil), lymph.ErrNack)
