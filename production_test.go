@@ -379,7 +379,7 @@ type flakyWatchRegistry struct {
 
 func (r *flakyWatchRegistry) Watch(ctx context.Context, name string) (<-chan []registry.Instance, error) {
 	if r.failures.Add(-1) >= 0 {
-		return nil, registry.ErrUnavailable
+		return nil, errors.New("watch refused")
 	}
 	return r.Registry.Watch(ctx, name)
 }
@@ -441,4 +441,26 @@ func TestMethodNamedLikeInterfacesOwnIsServed(t *testing.T) {
 	assert.Contains(t, methods, "vs.version")
 	assert.NotContains(t, methods, "vs.name")
 	assert.NotContains(t, methods, "vs.proxy")
+}
+
+// unavailableRegistry cannot be reached at all.
+type unavailableRegistry struct{ registry.Registry }
+
+func (unavailableRegistry) Watch(context.Context, string) (<-chan []registry.Instance, error) {
+	return nil, registry.ErrUnavailable
+}
+
+func (unavailableRegistry) Lookup(context.Context, string) ([]registry.Instance, error) {
+	return nil, registry.ErrUnavailable
+}
+
+// A call by name while the registry is down, for a name never resolved,
+// fails at once saying why, not at its deadline.
+func TestCallByNameWithRegistryDownFailsFast(t *testing.T) {
+	client := startContainer(t, unavailableRegistry{memoryRegistry(t)}, nil)
+	long, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	err := client.Proxy("echo").Call(long, "upper", nil, nil)
+	require.ErrorIs(t, err, ErrLookupFailure)
+	assert.ErrorIs(t, err, registry.ErrUnavailable)
 }

@@ -2,6 +2,7 @@ package lymph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -138,6 +139,11 @@ func (r *resolver) endpoints(ctx context.Context, name, constraint string) ([]st
 		}
 	}
 	w.mu.Unlock()
+	if set == nil && errors.Is(err, registry.ErrUnavailable) {
+		// The registry is down and nothing of name is known: say so now
+		// rather than make the caller wait for it.
+		return nil, fmt.Errorf("%w: %s: %w", ErrLookupFailure, name, err)
+	}
 	if set == nil {
 		// No watch yet: ask the registry directly rather than fail.
 		instances, lerr := r.reg.Lookup(ctx, name)
