@@ -464,3 +464,33 @@ func TestCallByNameWithRegistryDownFailsFast(t *testing.T) {
 	require.ErrorIs(t, err, ErrLookupFailure)
 	assert.ErrorIs(t, err, registry.ErrUnavailable)
 }
+
+type bigService struct{ Interface }
+
+type sizeArgs struct {
+	Size int `msgpack:"size"`
+}
+
+// Big returns size bytes.
+func (*bigService) Big(ctx context.Context, args sizeArgs) ([]byte, error) {
+	return make([]byte, args.Size), nil
+}
+
+// A reply larger than the caller's limit fails the call at once, saying
+// so, instead of leaving it to its deadline.
+func TestOversizedReplyFailsTheCall(t *testing.T) {
+	reg := memoryRegistry(t)
+	server := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&bigService{}, Name("big"))) }, WithMaxMessageSize(8<<20))
+	client := startContainer(t, reg, nil) // 4 MiB, the default
+	ctx := testContext(t)
+	long, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	p := client.Proxy(server.Endpoint())
+	err := p.Call(long, "big.big", sizeArgs{Size: 5 << 20}, nil)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ErrTimeout)
+	assert.Contains(t, err.Error(), "larger than the message size limit")
+	var out []byte
+	require.NoError(t, p.Call(ctx, "big.big", sizeArgs{Size: 10}, &out), "the connection still works")
+	assert.Len(t, out, 10)
+}
