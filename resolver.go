@@ -216,15 +216,20 @@ func (r *resolver) sweep() {
 			return
 		case <-tick.C:
 		}
-		limit := r.now() - int64(unusedAfter)
-		r.mu.Lock()
-		for name, w := range r.names {
-			if w.used.Load() < limit {
-				w.cancel()
-				delete(r.names, name)
-			}
+		r.forgetUnused(unusedAfter)
+	}
+}
+
+// forgetUnused ends the watches of the names not looked up for d.
+func (r *resolver) forgetUnused(d time.Duration) {
+	limit := r.now() - int64(d)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, w := range r.names {
+		if w.used.Load() < limit {
+			w.cancel()
+			delete(r.names, name)
 		}
-		r.mu.Unlock()
 	}
 }
 
