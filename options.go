@@ -38,8 +38,8 @@ type config struct {
 	events          eventsConfig // see events.go
 }
 
-// Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats
-// and connection health"). A zero field keeps lymph's value.
+// Health sets how the container watches its peers (docs/protocol.md,
+// "Heartbeats and health"). A zero field keeps lymph's value.
 type Health struct {
 	// PingInterval is how often every peer gets a lymph.ping (1 s).
 	PingInterval time.Duration
