@@ -321,7 +321,7 @@ func (p *Peer) End() { p.outstanding.Add(-1) }
 // before it counts as stalled. A peer that answers keeps being heard from
 // (every reply counts), so this is many round trips even under load; a
 // frozen or wedged one stops being heard at once.
-const stallAfter = 100 * time.Millisecond
+const stallAfter = 40 * time.Millisecond
 
 // Stalled reports whether the peer has calls outstanding and was not heard
 // from for stallAfter: it is frozen, wedged, or cut off, whatever the
