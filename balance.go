@@ -16,7 +16,8 @@ import (
 // frozen keeps its calls, so it stops being chosen as soon as they pile up,
 // long before heartbeats call it unresponsive; and two random draws, unlike
 // the least loaded of all, do not send every caller to the same instance
-// at once. Unresponsive instances (connection down, or silent) are chosen
+// at once. Instances that are unresponsive (connection down, silent) or
+// stalled (calls outstanding and nothing heard for a moment) are chosen
 // only when no other is left.
 func (c *Container) choose(endpoints []string, tried []string, p *Proxy) string {
 	n := len(endpoints)
@@ -60,7 +61,7 @@ func (c *Container) chooseInTurn(endpoints []string, tried []string, start int) 
 		if slices.Contains(tried, ep) {
 			continue
 		}
-		if c.monitor.State(ep) != health.StateUnresponsive {
+		if p := c.monitor.Find(ep); p == nil || usable(p) {
 			return ep
 		}
 		if fallback == "" {
@@ -84,5 +85,12 @@ func (c *Container) candidate(endpoint string, tried []string) candidate {
 	if p == nil {
 		return candidate{endpoint: endpoint, ok: true}
 	}
-	return candidate{endpoint: endpoint, outstanding: p.Outstanding(), ok: p.State() != health.StateUnresponsive}
+	return candidate{endpoint: endpoint, outstanding: p.Outstanding(), ok: usable(p)}
+}
+
+// usable reports whether calls may go to p while another instance is
+// usable: it is not unresponsive, and it is not sitting on calls without
+// a word (frozen, wedged, cut off: heartbeats take seconds to say so).
+func usable(p *health.Peer) bool {
+	return p.State() != health.StateUnresponsive && !p.Stalled()
 }

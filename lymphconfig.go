@@ -4,6 +4,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/lymphgo/lymph/events"
 	"github.com/lymphgo/lymph/internal/lymphconfig"
 )
 
@@ -73,7 +74,8 @@ func FromConfig(path string) (*Config, error) {
 }
 
 // Options returns the container options the configuration sets: the
-// endpoint, the service name and the registry, when set, and the
+// endpoint, the service name, the registry and the event system
+// (container.events, as lymph's kombu settings), when set, and the
 // configuration itself for services' own sections (WithConfig). Options given
 // after them to NewContainer win.
 func (c *Config) Options() []Option {
@@ -83,6 +85,11 @@ func (c *Config) Options() []Option {
 	}
 	if c.RegistryURL != "" {
 		opts = append(opts, WithRegistryURL(c.RegistryURL))
+	}
+	if c.Events != nil {
+		if u, ok, err := events.URLFromConfig(c.Events.Section); err == nil && ok {
+			opts = append(opts, WithEvents(u))
+		}
 	}
 	return opts
 }

@@ -51,6 +51,7 @@ interfaces:
 	require.NoError(t, c.Start(ctx))
 	defer func() { require.NoError(t, c.Stop(context.Background())) }()
 	assert.Regexp(t, `^tcp://127\.0\.0\.1:\d+$`, c.Endpoint())
+	assert.Equal(t, "amqp://guest:guest@127.0.0.1:5672/", c.cfg.events.url, "the events section picks the backend")
 	var out string
 	require.NoError(t, c.Proxy("echo").Call(ctx, "upper", textArgs{Text: "a"}, &out), "installed under the configured name")
 	assert.Equal(t, "A", out)

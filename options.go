@@ -40,8 +40,8 @@ type config struct {
 	maxInFlight     int64         // WithMaxInFlight (overload.go)
 }
 
-// Health sets how the container watches its peers (PROTOCOL.md, "Heartbeats
-// and connection health"). A zero field keeps lymph's value.
+// Health sets how the container watches its peers (docs/protocol.md,
+// "Heartbeats and health"). A zero field keeps lymph's value.
 type Health struct {
 	// PingInterval is how often every peer gets a lymph.ping (1 s).
 	PingInterval time.Duration

@@ -98,6 +98,11 @@ func (p *pendingCalls) deliver(c *Container, in transport.Incoming) {
 	}
 	_, ping := pc.w.(*pingCall)
 	c.monitor.Heard(in.Sender, !ping)
+	if in.TooLarge {
+		c.logger.Warn("dropping a reply larger than the message size limit", "in_reply_to", in.Subject, "source", in.Sender)
+		pc.w.complete(transport.Incoming{}, fmt.Errorf("lymph: %s: the reply from %s is larger than the message size limit (WithMaxMessageSize)", pc.subject, in.Sender))
+		return
+	}
 	if in.Type == TypeNack && pc.proxy != nil && pc.tries < maxResends && didNoWork(nackReason(in.Headers)) {
 		go c.resend(pc, in)
 		return

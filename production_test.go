@@ -379,7 +379,7 @@ type flakyWatchRegistry struct {
 
 func (r *flakyWatchRegistry) Watch(ctx context.Context, name string) (<-chan []registry.Instance, error) {
 	if r.failures.Add(-1) >= 0 {
-		return nil, registry.ErrUnavailable
+		return nil, errors.New("watch refused")
 	}
 	return r.Registry.Watch(ctx, name)
 }
@@ -441,4 +441,56 @@ func TestMethodNamedLikeInterfacesOwnIsServed(t *testing.T) {
 	assert.Contains(t, methods, "vs.version")
 	assert.NotContains(t, methods, "vs.name")
 	assert.NotContains(t, methods, "vs.proxy")
+}
+
+// unavailableRegistry cannot be reached at all.
+type unavailableRegistry struct{ registry.Registry }
+
+func (unavailableRegistry) Watch(context.Context, string) (<-chan []registry.Instance, error) {
+	return nil, registry.ErrUnavailable
+}
+
+func (unavailableRegistry) Lookup(context.Context, string) ([]registry.Instance, error) {
+	return nil, registry.ErrUnavailable
+}
+
+// A call by name while the registry is down, for a name never resolved,
+// fails at once saying why, not at its deadline.
+func TestCallByNameWithRegistryDownFailsFast(t *testing.T) {
+	client := startContainer(t, unavailableRegistry{memoryRegistry(t)}, nil)
+	long, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	err := client.Proxy("echo").Call(long, "upper", nil, nil)
+	require.ErrorIs(t, err, ErrLookupFailure)
+	assert.ErrorIs(t, err, registry.ErrUnavailable)
+}
+
+type bigService struct{ Interface }
+
+type sizeArgs struct {
+	Size int `msgpack:"size"`
+}
+
+// Big returns size bytes.
+func (*bigService) Big(ctx context.Context, args sizeArgs) ([]byte, error) {
+	return make([]byte, args.Size), nil
+}
+
+// A reply larger than the caller's limit fails the call at once, saying
+// so, instead of leaving it to its deadline.
+func TestOversizedReplyFailsTheCall(t *testing.T) {
+	reg := memoryRegistry(t)
+	server := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&bigService{}, Name("big"))) }, WithMaxMessageSize(8<<20))
+	client := startContainer(t, reg, nil) // 4 MiB, the default
+	ctx := testContext(t)
+	long, cancel := context.WithTimeout(ctx, time.Hour)
+	defer cancel()
+	p := client.Proxy(server.Endpoint())
+	err := p.Call(long, "big.big", sizeArgs{Size: 5 << 20}, nil)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ErrTimeout)
+	assert.Contains(t, err.Error(), "larger than the message size limit")
+	var out []byte
+	require.NoError(t, p.Call(ctx, "big.big", sizeArgs{Size: 10}, &out), "the connection still works")
+	assert.Len(t, out, 10)
 }

@@ -244,13 +244,10 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 	if err != nil {
 		return "", err
 	}
-	// A full queue makes Send wait; the call's own deadline bounds that.
-	sendCtx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		sendCtx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+	// A full queue makes Send wait, until ctx ends or the connection
+	// dies; a peer that stops reading loses its connection within the
+	// transport's write timeout, so the wait is bounded without a context
+	// of our own (three allocations a call).
 	pc := pendingCall{w: w, subject: subject, deadline: time.Now().Add(timeout)}
 	if p.name != "" {
 		pc.proxy, pc.ctx, pc.headers, pc.body = p, ctx, headers, body
@@ -264,7 +261,7 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 		tried[n] = endpoint
 		pc.peer = c.monitor.Peer(endpoint)
 		c.pending.add(id, pc)
-		err = tr.Send(sendCtx, endpoint, id, TypeRequest, subject, headers, body)
+		err = tr.Send(ctx, endpoint, id, TypeRequest, subject, headers, body)
 		if err == nil {
 			c.pending.markSent(id)
 			return id, nil

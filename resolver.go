@@ -2,6 +2,7 @@ package lymph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -138,6 +139,11 @@ func (r *resolver) endpoints(ctx context.Context, name, constraint string) ([]st
 		}
 	}
 	w.mu.Unlock()
+	if set == nil && errors.Is(err, registry.ErrUnavailable) {
+		// The registry is down and nothing of name is known: say so now
+		// rather than make the caller wait for it.
+		return nil, fmt.Errorf("%w: %s: %w", ErrLookupFailure, name, err)
+	}
 	if set == nil {
 		// No watch yet: ask the registry directly rather than fail.
 		instances, lerr := r.reg.Lookup(ctx, name)
@@ -210,15 +216,20 @@ func (r *resolver) sweep() {
 			return
 		case <-tick.C:
 		}
-		limit := r.now() - int64(unusedAfter)
-		r.mu.Lock()
-		for name, w := range r.names {
-			if w.used.Load() < limit {
-				w.cancel()
-				delete(r.names, name)
-			}
+		r.forgetUnused(unusedAfter)
+	}
+}
+
+// forgetUnused ends the watches of the names not looked up for d.
+func (r *resolver) forgetUnused(d time.Duration) {
+	limit := r.now() - int64(d)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for name, w := range r.names {
+		if w.used.Load() < limit {
+			w.cancel()
+			delete(r.names, name)
 		}
-		r.mu.Unlock()
 	}
 }
 

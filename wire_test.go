@@ -61,6 +61,13 @@ func (s *testService) Sleep(ctx context.Context, args sleepArgs) error {
 	return nil
 }
 
+// Cancelled waits for its context and returns its error: what a method
+// cut short by Stop does.
+func (s *testService) Cancelled(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
 // Block waits until the test releases it.
 func (s *testService) Block(ctx context.Context) (string, error) {
 	<-s.release

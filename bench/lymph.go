@@ -36,16 +36,16 @@ func lymphOptions(extra ...lymph.Option) []lymph.Option {
 	}, extra...)
 }
 
-// noPoll is the lymph-nopoll target's option: lymph with busy polling off
-// on both sides, to show what polling buys and costs.
-var noPoll = lymph.WithBusyPoll(0)
+// busyPoll is the lymph-poll target's option: lymph with busy polling
+// opted in on both sides (200 µs), to show what polling buys and costs.
+var busyPoll = lymph.WithBusyPoll(200 * time.Microsecond)
 
 func serveLymph() (addr string, stop func() error, err error) {
 	return serveLymphWith()
 }
 
-func serveLymphNoPoll() (addr string, stop func() error, err error) {
-	return serveLymphWith(noPoll)
+func serveLymphPoll() (addr string, stop func() error, err error) {
+	return serveLymphWith(busyPoll)
 }
 
 func serveLymphWith(extra ...lymph.Option) (addr string, stop func() error, err error) {
@@ -75,8 +75,8 @@ func dialLymph(addr string) (echoClient, error) {
 	return dialLymphWith(addr)
 }
 
-func dialLymphNoPoll(addr string) (echoClient, error) {
-	return dialLymphWith(addr, noPoll)
+func dialLymphPoll(addr string) (echoClient, error) {
+	return dialLymphWith(addr, busyPoll)
 }
 
 func dialLymphWith(addr string, extra ...lymph.Option) (echoClient, error) {

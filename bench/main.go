@@ -4,7 +4,7 @@
 //	cd bench && go run .                 # 200k calls per row, under 2 minutes on 2 cores
 //	cd bench && go run . -million        # 1M calls per row: the flat-memory check
 //	cd bench && go run . -calls 20000 -targets lymph,grpc
-//	cd bench && go run . -targets lymph,lymph-nopoll   # what busy polling does
+//	cd bench && go run . -targets lymph,lymph-poll   # what busy polling does
 //
 // Client and server are two processes, as in production: the command
 // re-executes itself with -serve NAME for each target; the server prints
@@ -57,7 +57,7 @@ type target struct {
 
 var targets = []target{
 	{name: "lymph", label: "lymph", serve: serveLymph, dial: dialLymph},
-	{name: "lymph-nopoll", label: "lymph-nopoll", serve: serveLymphNoPoll, dial: dialLymphNoPoll},
+	{name: "lymph-poll", label: "lymph-poll", serve: serveLymphPoll, dial: dialLymphPoll},
 	{name: "netrpc", label: "net/rpc", serve: serveNetRPC, dial: dialNetRPC},
 	{name: "grpc", label: "gRPC", serve: serveGRPC, dial: dialGRPC},
 }
@@ -72,12 +72,12 @@ func findTarget(name string) (target, bool) {
 }
 
 func main() {
-	serve := flag.String("serve", "", "run as the server of target `NAME` (lymph, lymph-nopoll, netrpc, grpc); the client starts these itself")
+	serve := flag.String("serve", "", "run as the server of target `NAME` (lymph, lymph-poll, netrpc, grpc); the client starts these itself")
 	calls := flag.Int("calls", 200_000, "measured calls per row")
 	million := flag.Bool("million", false, "shorthand for -calls 1000000")
 	warmup := flag.Int("warmup", 10_000, "unmeasured calls before each row")
 	inFlight := flag.Int("inflight", 64, "callers (calls in flight) in the concurrent rows")
-	only := flag.String("targets", "lymph,netrpc,grpc", "comma-separated targets to run, lymph first for the ratios (also: lymph-nopoll, lymph with busy polling off)")
+	only := flag.String("targets", "lymph,netrpc,grpc", "comma-separated targets to run, lymph first for the ratios (also: lymph-poll, lymph with busy polling opted in)")
 	flag.Parse()
 
 	var err error

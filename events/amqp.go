@@ -15,7 +15,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
-// The RabbitMQ backend, in exactly Python lymph's layout (EVENTS.md §2):
+// The RabbitMQ backend, in exactly Python lymph's layout (docs/events.md, "RabbitMQ layout"):
 // the durable topic exchange X ("lymph") and the direct X_waiting and
 // X_retry; non-durable queues "<iface>-<handler>" with x-ha-policy=all;
 // delays through "<type>-wait_<ms>" queues that dead-letter into X.
@@ -327,7 +327,7 @@ func (a *amqpBackend) Publish(ctx context.Context, eventType string, msg []byte,
 	}
 	// Straight into the wait queue through the default exchange, not via
 	// X_waiting: binding Go's wait queues there would add to Python
-	// lymph's duplicate-delivery bug (EVENTS.md §2.7).
+	// lymph's duplicate-delivery bug (docs/events.md, "Delayed events").
 	return a.publish(ctx, "", name, msg)
 }
 

@@ -3,15 +3,22 @@ package main
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
+	"syscall"
 	"time"
 )
 
 // neighbours are hostile TCP clients of a server: silent connections,
 // connections sending random bytes, and ZMTP peers whose frames declare
 // huge lengths. They stay open until close.
-type neighbours struct{ conns []net.Conn }
+type neighbours struct {
+	conns []net.Conn
+	// refused counts dials the server turned away (reset or refused):
+	// its cap on connections still in their handshake at work.
+	refused int
+}
 
 // zmtpGreeting is a ZMTP 3.0 NULL-mechanism greeting, as a real peer sends.
 func zmtpGreeting() []byte {
@@ -38,6 +45,10 @@ func openNeighbours(addr string, silent, random, huge int) (*neighbours, error) 
 	n := &neighbours{}
 	dial := func() (net.Conn, error) {
 		c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+		if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) {
+			n.refused++
+			return nil, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("hostile dial %s: %w", addr, err)
 		}
@@ -57,6 +68,9 @@ func openNeighbours(addr string, silent, random, huge int) (*neighbours, error) 
 			n.close()
 			return nil, err
 		}
+		if c == nil {
+			continue
+		}
 		_, _ = rand.Read(noise)
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.Write(noise) // the server may close on the first bad byte
@@ -66,6 +80,9 @@ func openNeighbours(addr string, silent, random, huge int) (*neighbours, error) 
 		if err != nil {
 			n.close()
 			return nil, err
+		}
+		if c == nil {
+			continue
 		}
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 		_, _ = c.Write(append(zmtpGreeting(), hugeFrame(i%2 == 0)...))

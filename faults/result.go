@@ -12,6 +12,7 @@ const (
 	kindTimeout    = "timeout"
 	kindNack       = "nack"
 	kindNotConn    = "not-connected"
+	kindConnLost   = "conn-lost" // the connection died with the call in flight
 	kindLookup     = "lookup"
 	kindNotRunning = "not-running"
 	kindOther      = "other"
@@ -20,7 +21,7 @@ const (
 )
 
 // errorKinds are the kinds of calls that returned an error.
-var errorKinds = []string{kindTimeout, kindNack, kindNotConn, kindLookup, kindNotRunning, kindOther}
+var errorKinds = []string{kindTimeout, kindNack, kindNotConn, kindConnLost, kindLookup, kindNotRunning, kindOther}
 
 // classify names the kind of a call's error. A RemoteError is "other": echo
 // declares no error, so a remote error is as unexpected as any.
@@ -32,6 +33,8 @@ func classify(err error) string {
 		return kindNack
 	case errors.Is(err, lymph.ErrNotConnected):
 		return kindNotConn
+	case errors.Is(err, lymph.ErrConnectionLost):
+		return kindConnLost
 	case errors.Is(err, lymph.ErrLookupFailure):
 		return kindLookup
 	case errors.Is(err, lymph.ErrNotRunning):

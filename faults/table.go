@@ -31,7 +31,7 @@ func (r *row) verdict() verdict {
 	return worst(r.checks)
 }
 
-var tableHeader = []string{"scenario", "calls", "ok", "timeout", "nack", "not-conn", "lookup", "not-run",
+var tableHeader = []string{"scenario", "calls", "ok", "timeout", "nack", "not-conn", "conn-lost", "lookup", "not-run",
 	"other", "wrong", "hung", "time-to-fail p50/p99/max", "worst s/normal", "RSS MiB", "FDs", "verdict"}
 
 // formatTable renders rows as one aligned Markdown table.

@@ -34,7 +34,7 @@ func TestFormatTable(t *testing.T) {
 	for _, c := range cells[1 : len(cells)-1] {
 		trimmed = append(trimmed, strings.TrimSpace(c))
 	}
-	assert.Equal(t, []string{"kill-9", "1000", "990", "8", "0", "1", "0", "0", "0", "1", "0",
+	assert.Equal(t, []string{"kill-9", "1000", "990", "8", "0", "1", "0", "0", "0", "0", "1", "0",
 		"5.0ms/1000ms/1002ms", "50/100 (50%)", "14.0→20.0", "12→13", "FAIL"}, trimmed)
 	assert.Contains(t, lines[3], "skipped")
 	assert.Contains(t, lines[4], "ERROR")

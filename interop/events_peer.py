@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """An independent Python peer for lymph's events over RabbitMQ (no lymph).
 
-It publishes and consumes in Python lymph's layout as EVENTS.md describes
+It publishes and consumes in Python lymph's layout as docs/events.md describes
 (lymph/events/kombu.py), on Debian's python3-kombu and python3-msgpack:
 
     events_peer.py publish URL TYPE [JSON] [--trace-id ID] [--delay MS] [--count N]

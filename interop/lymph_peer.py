@@ -2,7 +2,7 @@
 """An independent Python lymph peer for the Go library's interop tests.
 
 The real lymph package is not installable here, so this re-implements the wire
-contract of /work/shared/PROTOCOL.md with nothing but pyzmq and msgpack:
+contract of docs/protocol.md with nothing but pyzmq and msgpack:
 
   lymph_peer.py serve [--endpoint tcp://127.0.0.1:PORT] [--name echo] [--version X.Y.Z]
   lymph_peer.py call  [--endpoint tcp://127.0.0.1:PORT] --to tcp://HOST:PORT SUBJECT JSON_KWARGS
@@ -106,7 +106,7 @@ def dumps(obj):
 
 
 def loads(data):
-    # strict_map_key=False: PROTOCOL.md allows any msgpack value as a map key.
+    # strict_map_key=False: any msgpack value may be a map key (docs/protocol.md, Bodies).
     return msgpack.unpackb(data, raw=False, strict_map_key=False,
                            object_hook=_load_object, ext_hook=_ext_hook)
 
@@ -162,7 +162,7 @@ def valid_endpoint(ep):
 
 
 def lymph_identity(endpoint):
-    # MD5 of the printed Python 1-tuple, as lymph computes it (PROTOCOL.md)
+    # MD5 of the printed Python 1-tuple, as lymph computes it (docs/protocol.md, Identity and instance ids)
     return hashlib.md5(("('%s',)" % endpoint).encode('utf-8')).hexdigest()
 
 
@@ -286,7 +286,7 @@ class Peer(object):
         push.close()
 
     def dispatch(self, msg, trace_id):
-        """REQ -> (type, body, headers), following PROTOCOL.md's dispatch rules."""
+        """REQ -> (type, body, headers), following docs/protocol.md's dispatch rules."""
         nack = ('NACK', None, {'trace_id': trace_id})
         iface_name, _, method_name = msg.subject.rpartition('.')
         iface = self.interfaces.get(iface_name)

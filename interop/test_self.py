@@ -59,7 +59,7 @@ def raw_exchange(ep, frames, timeout_ms=2000):
 
 
 def main():
-    # pure functions: identity from PROTOCOL.md's example, serializer round trip
+    # pure functions: identity from docs/protocol.md's example, serializer round trip
     check('identity example', lymph_peer.lymph_identity('tcp://127.0.0.1:47411') == '465b1d832bc83802948e8a91d085832f')
     import datetime, decimal
     v = [datetime.datetime(2020, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), datetime.date(2020, 1, 2),

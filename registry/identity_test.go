@@ -7,7 +7,7 @@ import (
 )
 
 func TestIdentityAndInstanceID(t *testing.T) {
-	// The worked examples of PROTOCOL.md.
+	// The worked examples of docs/protocol.md, "Identity and instance ids".
 	id := Identity("tcp://127.0.0.1:47411")
 	assert.Equal(t, "465b1d832bc83802948e8a91d085832f", id)
 	assert.Equal(t, "28c636ffe8af14d47ac8c867d0687154", InstanceID(id, "echo", ""))

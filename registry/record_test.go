@@ -43,7 +43,7 @@ func TestEncodeRecordHasAllLymphFields(t *testing.T) {
 }
 
 func TestDecodePythonRecord(t *testing.T) {
-	// What a real lymph instance wrote (PROTOCOL.md).
+	// What a real lymph instance wrote (docs/protocol.md, "Discovery in ZooKeeper").
 	const raw = `{"id": "28c636ffe8af14d47ac8c867d0687154", "identity": "465b1d832bc83802948e8a91d085832f", "version": null,
 	  "endpoint": "tcp://127.0.0.1:47411", "log_endpoint": "tcp://127.0.0.1:33039",
 	  "monitoring_endpoint": "tcp://127.0.0.1:38269", "backdoor_endpoint": null,

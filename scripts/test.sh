@@ -49,6 +49,13 @@ go test -race -count=1 -timeout 15m ./...
 echo "== allocation checks" >&2
 go test -count=1 -run 'Allocations' ./...
 
+# The fault suite's short run: real processes under kill -9, SIGTERM,
+# SIGSTOP, churn, ZooKeeper restarts, hostile neighbours and a partition
+# (network namespaces, as root). It fails on any wrong reply or hung call,
+# and on a target missed by a wide margin.
+echo "== fault suite (short)" >&2
+go run ./faults -short
+
 echo "== bench harness (its own module)" >&2
 (cd bench && go vet ./... && go test -race -count=1 ./...)
 

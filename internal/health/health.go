@@ -317,6 +317,20 @@ func (p *Peer) Begin() { p.outstanding.Add(1); p.lastActivity.Store(p.m.now()) }
 // End counts the end of a call counted by Begin.
 func (p *Peer) End() { p.outstanding.Add(-1) }
 
+// stallAfter is how long a peer with calls outstanding may stay silent
+// before it counts as stalled. A peer that answers keeps being heard from
+// (every reply counts), so this is many round trips even under load; a
+// frozen or wedged one stops being heard at once.
+const stallAfter = 40 * time.Millisecond
+
+// Stalled reports whether the peer has calls outstanding and was not heard
+// from for stallAfter: it is frozen, wedged, or cut off, whatever the
+// heartbeat says yet. Callers should go elsewhere while another instance
+// is not stalled.
+func (p *Peer) Stalled() bool {
+	return p.outstanding.Load() > 0 && p.m.now()-p.lastHeard.Load() > int64(stallAfter)
+}
+
 // Outstanding returns the calls waiting for the peer's reply.
 func (p *Peer) Outstanding() int64 { return p.outstanding.Load() }
 

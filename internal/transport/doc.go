@@ -1,5 +1,5 @@
 // Package transport moves lymph messages between instances over ZeroMQ's
-// wire protocol (ZMTP 3, TCP only), as PROTOCOL.md describes: each instance
+// wire protocol (ZMTP 3, TCP only), as docs/protocol.md describes: each instance
 // receives everything at one ROUTER-type endpoint whose identity is its
 // endpoint URL, and sends to each peer on one DEALER-type connection with
 // the same identity.

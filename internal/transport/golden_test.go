@@ -14,7 +14,7 @@ import (
 // The exact bytes of a lymph message inside a ZMTP 3 stream, written by
 // hand from the ZMTP spec (RFC 23: flags byte, 1-byte size, or 0x02 and an
 // 8-byte big-endian size past 255; 0x01 = more frames follow) and
-// PROTOCOL.md's five frames. A change to framing breaks every Python peer,
+// docs/protocol.md's five frames. A change to framing breaks every Python peer,
 // so it must break this test first.
 
 func unhexT(t *testing.T, s string) []byte {
