@@ -102,6 +102,8 @@ func transportMetrics(tr *transport.Transport, monitor *health.Monitor) []metric
 		{"transport.connections_out", st.ConnectionsOut, none},
 		{"transport.messages_in", st.MessagesIn, none},
 		{"transport.messages_out", st.MessagesOut, none},
+		{"transport.bytes_in", st.BytesIn, none},
+		{"transport.bytes_out", st.BytesOut, none},
 		{"transport.dial_failures", st.DialFailures, none},
 		{"transport.handshake_failures", st.HandshakeFailures, none},
 		{"transport.handshaking", st.Handshaking, none},
@@ -122,9 +124,12 @@ func transportMetrics(tr *transport.Transport, monitor *health.Monitor) []metric
 		out = append(out, metric{"transport.dropped", n, map[string]any{"reason": reason}})
 	}
 	connected := map[string]bool{}
+	queued := 0
 	for _, p := range tr.Peers() {
 		connected[p.Endpoint] = p.Connected
+		queued += p.Queued
 	}
+	out = append(out, metric{"transport.queued", queued, none})
 	for _, p := range monitor.Peers() {
 		tags := map[string]any{"peer": p.Endpoint, "state": p.State.String()}
 		out = append(out,

@@ -266,8 +266,10 @@ func (oc *outConn) writeLoop() {
 			}
 			bw := writers.Get().(*bufio.Writer)
 			bw.Reset(oc.c.TCPConn)
+			var size int64
 			for i := range batch {
 				writeMessage(bw, &batch[i])
+				size += batch[i].size()
 			}
 			err := bw.Flush()
 			bw.Reset(nil)
@@ -286,6 +288,7 @@ func (oc *outConn) writeLoop() {
 				return
 			}
 			t.stats.out.Add(uint64(n))
+			t.stats.bytesOut.Add(uint64(size))
 		}
 	}
 }

@@ -8,6 +8,9 @@ type Stats struct {
 	MessagesIn uint64
 	// MessagesOut counts messages written to peers' connections.
 	MessagesOut uint64
+	// BytesIn and BytesOut count the frame contents of those messages
+	// (ZMTP framing and the sender's identity not included).
+	BytesIn, BytesOut uint64
 	// Dropped counts messages not delivered, by reason.
 	Dropped DropStats
 	// ConnectionsIn and ConnectionsOut are the connections open now:
@@ -54,6 +57,7 @@ type DropStats struct {
 // counters are the live, atomic form of Stats.
 type counters struct {
 	in, out                                        atomic.Uint64
+	bytesIn, bytesOut                              atomic.Uint64
 	dropped                                        [numDropReasons]atomic.Uint64
 	unsent                                         atomic.Uint64
 	connsIn, connsOut                              atomic.Int64
@@ -70,6 +74,8 @@ func (c *counters) snapshot() Stats {
 	return Stats{
 		MessagesIn:  c.in.Load(),
 		MessagesOut: c.out.Load(),
+		BytesIn:     c.bytesIn.Load(),
+		BytesOut:    c.bytesOut.Load(),
 		Dropped: DropStats{
 			BadFrames:   d(dropBadFrames),
 			BadUTF8:     d(dropBadUTF8),

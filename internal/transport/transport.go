@@ -322,6 +322,7 @@ func (t *Transport) readInbound(c *conn, id string) {
 		}
 		in.Sender = sender
 		t.stats.in.Add(1)
+		t.stats.bytesIn.Add(uint64(len(in.ID) + len(in.Type) + len(in.Subject) + len(in.Headers) + len(in.Body)))
 		if in.TooLarge {
 			t.stats.oversized.Add(1)
 			t.rlog.warn("oversized", "transport: message over MaxMessageSize read past",
