@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lymphgo/lymph"
+	lymphprom "github.com/lymphgo/lymph/prometheus"
 	"github.com/lymphgo/lymph/registry"
 )
 
@@ -41,9 +42,10 @@ func (a *app) openRegistry() (registry.Registry, registrySource, error) {
 // command run, that sends every request of the run over connections it
 // keeps open.
 type client struct {
-	c   *lymph.Container
-	reg registry.Registry
-	src registrySource
+	c       *lymph.Container
+	reg     registry.Registry
+	src     registrySource
+	metrics *lymphprom.Server // --metrics; nil without
 }
 
 // startClient opens the registry and starts a container that can call
@@ -66,23 +68,39 @@ func (a *app) startClient(ctx context.Context, address string) (*client, error) 
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // IPv6
 	}
-	c, err := lymph.NewContainer(
-		lymph.WithEndpoint("tcp://"+host+":0"),
+	opts := []lymph.Option{
+		lymph.WithEndpoint("tcp://" + host + ":0"),
 		lymph.WithRegistry(lookupOnly{reg}),
 		lymph.WithLogger(a.logger),
 		// Heartbeats help long-lived instances pick live peers; a
 		// command that lives for one request only adds pings to the
 		// service's traffic (and to a load test's numbers).
 		lymph.WithoutHeartbeat(),
-	)
+	}
+	var metrics *lymphprom.Server
+	if a.metricsAddr != "" {
+		if metrics, err = lymphprom.Listen(a.metricsAddr); err != nil {
+			reg.Close()
+			return nil, inputErrorf("--metrics: %v", err)
+		}
+		opts = append(opts, lymph.WithInterceptors(metrics.Metrics()))
+	}
+	c, err := lymph.NewContainer(opts...)
 	if err == nil {
 		err = c.Start(ctx)
 	}
 	if err != nil {
+		if metrics != nil {
+			metrics.Close()
+		}
 		reg.Close()
 		return nil, fmt.Errorf("cannot start the client on %s: %w", host, err)
 	}
-	return &client{c: c, reg: reg, src: src}, nil
+	if metrics != nil {
+		metrics.Serve(c)
+		a.logger.Info("serving metrics", "url", "http://"+metrics.Addr()+"/metrics")
+	}
+	return &client{c: c, reg: reg, src: src, metrics: metrics}, nil
 }
 
 // close stops the container, then closes the registry it used.
@@ -91,6 +109,9 @@ func (cl *client) close() {
 	defer cancel()
 	_ = cl.c.Stop(ctx)
 	_ = cl.reg.Close()
+	if cl.metrics != nil {
+		_ = cl.metrics.Close()
+	}
 }
 
 // target is where a request goes: the subject, the interface version asked

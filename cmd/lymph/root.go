@@ -23,6 +23,7 @@ type app struct {
 	loglevel    string
 	color       bool
 	noColor     bool
+	metricsAddr string
 
 	out    *printer // stdout
 	errOut *printer // stderr
@@ -82,6 +83,7 @@ whatever the configuration says.
 	pf.StringVarP(&a.configFile, "config", "c", "", "lymph config file (default $LYMPH_CONFIG, else .lymph.yml when present)")
 	pf.StringVar(&a.ip, "ip", "", "IP address services reply to: this machine's address as they see it (default $LYMPH_NODE_IP or 127.0.0.1)")
 	pf.StringVar(&a.loglevel, "loglevel", "warning", "log level on stderr: debug, info, warning, error")
+	pf.StringVar(&a.metricsAddr, "metrics", "", "serve this command's Prometheus metrics on http://ADDR/metrics while it runs (e.g. during request -N load)")
 	pf.BoolVar(&a.color, "color", false, "force colored output")
 	pf.BoolVar(&a.noColor, "no-color", false, "disable colored output (NO_COLOR does too)")
 	root.MarkFlagsMutuallyExclusive("color", "no-color")

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/lymphgo/lymph"
+	lymphprom "github.com/lymphgo/lymph/prometheus"
 )
 
 func main() {
@@ -57,21 +58,22 @@ func run(args []string) error {
 	if *registryURL != "" {
 		opts = append(opts, lymph.WithRegistryURL(*registryURL))
 	}
-	var metrics *metricsServer
+	var metrics *lymphprom.Server
 	if *metricsAddr != "" {
 		var err error
-		if metrics, err = newMetricsServer(*metricsAddr); err != nil {
+		if metrics, err = lymphprom.Listen(*metricsAddr); err != nil {
 			return err
 		}
-		defer metrics.stop()
-		opts = append(opts, lymph.WithInterceptors(metrics.m))
+		defer metrics.Close()
+		opts = append(opts, lymph.WithInterceptors(metrics.Metrics()))
 	}
 	c, err := lymph.NewContainer(opts...)
 	if err != nil {
 		return err
 	}
 	if metrics != nil {
-		metrics.serve(c)
+		metrics.Serve(c)
+		fmt.Printf("metrics on http://%s/metrics\n", metrics.Addr())
 	}
 	if err := install(c); err != nil {
 		return err
