@@ -112,25 +112,7 @@ func (r *zkRegistry) RegisterWeb(ctx context.Context, w WebInstance) error {
 	if err != nil {
 		return err
 	}
-	p := path.Join(r.webPath(w.Name), w.ID)
-	_, err = run(ctx, r, func(a *attempt) (struct{}, error) {
-		r.regMu.Lock()
-		defer r.regMu.Unlock()
-		_, had := r.own[p]
-		if _, err := r.ensure(p, data); err != nil {
-			return struct{}{}, err
-		}
-		if !a.commit() && !had {
-			if err := r.deleteOwn(p); err != nil {
-				r.gone[p] = true
-			}
-			return struct{}{}, nil
-		}
-		delete(r.gone, p)
-		r.own[p] = data
-		return struct{}{}, nil
-	})
-	return err
+	return r.registerPath(ctx, path.Join(r.webPath(w.Name), w.ID), data)
 }
 
 // UnregisterWeb deletes the node RegisterWeb created.
@@ -139,22 +121,7 @@ func (r *zkRegistry) UnregisterWeb(ctx context.Context, w WebInstance) error {
 	if err != nil {
 		return err
 	}
-	p := path.Join(r.webPath(w.Name), w.ID)
-	_, err = run(ctx, r, func(*attempt) (struct{}, error) {
-		r.regMu.Lock()
-		defer r.regMu.Unlock()
-		if _, ok := r.own[p]; !ok && !r.gone[p] {
-			return struct{}{}, nil
-		}
-		delete(r.own, p)
-		r.gone[p] = true
-		if err := r.deleteOwn(p); err != nil {
-			return struct{}{}, err
-		}
-		delete(r.gone, p)
-		return struct{}{}, nil
-	})
-	return err
+	return r.unregisterPath(ctx, path.Join(r.webPath(w.Name), w.ID))
 }
 
 // LookupWeb reads the children of /http/NAME.

@@ -366,8 +366,13 @@ func (r *zkRegistry) Register(ctx context.Context, inst Instance) error {
 	if err != nil {
 		return err
 	}
-	p := path.Join(r.servicePath(inst.Name), inst.ID)
-	_, err = runOnline(ctx, r, func(a *attempt) (struct{}, error) {
+	return r.registerPath(ctx, path.Join(r.servicePath(inst.Name), inst.ID), data)
+}
+
+// registerPath keeps an ephemeral node at p holding data, in this session
+// and the next ones, until unregisterPath.
+func (r *zkRegistry) registerPath(ctx context.Context, p string, data []byte) error {
+	_, err := runOnline(ctx, r, func(a *attempt) (struct{}, error) {
 		r.regMu.Lock()
 		defer r.regMu.Unlock()
 		_, had := r.own[p]
@@ -397,8 +402,14 @@ func (r *zkRegistry) Unregister(ctx context.Context, inst Instance) error {
 	if err != nil {
 		return err
 	}
-	p := path.Join(r.servicePath(inst.Name), inst.ID)
-	_, err = run(ctx, r, func(*attempt) (struct{}, error) {
+	return r.unregisterPath(ctx, path.Join(r.servicePath(inst.Name), inst.ID))
+}
+
+// unregisterPath forgets the node at p at once, so that it is never
+// re-created, and deletes it now or, when ZooKeeper is unreachable, as
+// soon as a session is back (the error then says so).
+func (r *zkRegistry) unregisterPath(ctx context.Context, p string) error {
+	_, err := run(ctx, r, func(*attempt) (struct{}, error) {
 		r.regMu.Lock()
 		defer r.regMu.Unlock()
 		if _, ok := r.own[p]; !ok && !r.gone[p] {
