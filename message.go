@@ -7,13 +7,14 @@ import (
 	"github.com/lymphgo/lymph/internal/transport"
 )
 
-// Message types, as they appear in a lymph message's type frame.
+// Message types, as they appear in a lymph message's type frame: the
+// transport's, which validates them (one set of constants).
 const (
-	TypeRequest = "REQ"   // a request; Subject is "interface.method"
-	TypeReply   = "REP"   // a successful reply; Body is the return value
-	TypeAck     = "ACK"   // an acknowledgement without a value
-	TypeNack    = "NACK"  // a refusal: the caller gets ErrNack
-	TypeError   = "ERROR" // a declared error: Body is {type, message}
+	TypeRequest = transport.TypeREQ   // "REQ": a request; Subject is "interface.method"
+	TypeReply   = transport.TypeREP   // "REP": a successful reply; Body is the return value
+	TypeAck     = transport.TypeACK   // "ACK": an acknowledgement without a value
+	TypeNack    = transport.TypeNACK  // "NACK": a refusal: the caller gets ErrNack
+	TypeError   = transport.TypeERROR // "ERROR": a declared error: Body is {type, message}
 )
 
 // Message is one lymph message as it travelled: what Request returns and
