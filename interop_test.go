@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"github.com/lymphgo/lymph/internal/pypeer"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +24,7 @@ import (
 // python3-msgpack) against Go, in both directions. They need the system
 // Python with those packages; .ci/run installs them.
 
-const python = "/usr/bin/python3"
+const python = pypeer.Python
 
 func requirePython(t *testing.T) {
 	t.Helper()
@@ -171,22 +171,9 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-// startPythonService runs lymph_peer.py serve and returns its endpoint.
 func startPythonService(t *testing.T) string {
 	t.Helper()
-	cmd := exec.Command(python, "interop/lymph_peer.py", "serve", "--name", "pyecho")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	ep, ok := strings.CutPrefix(strings.TrimSpace(line), "READY ")
-	require.True(t, ok, "unexpected first line %q", line)
-	return ep
+	return pypeer.Serve(t, "--name", "pyecho")
 }
 
 func TestInteropGoCallsPythonService(t *testing.T) {

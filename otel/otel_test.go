@@ -1,12 +1,11 @@
 package otel_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/lymphgo/lymph/internal/pypeer"
 	"log/slog"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -28,29 +27,15 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const python = "/usr/bin/python3"
+const python = pypeer.Python
 
 // startPythonPeer runs the project's Python implementation of the lymph
 // protocol (interop/lymph_peer.py), which knows trace_id and nothing of
 // traceparent, as Python lymph.
 func startPythonPeer(t *testing.T) string {
 	t.Helper()
-	if err := exec.Command(python, "-c", "import zmq, msgpack").Run(); err != nil {
-		t.Fatalf("this test needs %s with python3-zmq and python3-msgpack (apt-get install -y python3-zmq python3-msgpack): %v", python, err)
-	}
-	cmd := exec.Command(python, "../interop/lymph_peer.py", "serve", "--name", "pyecho")
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	ep, ok := strings.CutPrefix(strings.TrimSpace(line), "READY ")
-	require.True(t, ok, "unexpected first line %q", line)
-	return ep
+	pypeer.Require(t)
+	return pypeer.Serve(t, "--name", "pyecho")
 }
 
 // syncBuffer is a log sink safe for the handler's goroutines.

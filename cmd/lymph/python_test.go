@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"os"
+	"github.com/lymphgo/lymph/internal/pypeer"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -15,7 +13,7 @@ import (
 // what Python lymph puts on the wire, the CLI must read as lymph's own tool
 // does.
 
-const python = "/usr/bin/python3"
+const python = pypeer.Python
 
 func requirePython(t *testing.T) {
 	t.Helper()
@@ -29,19 +27,7 @@ func requirePython(t *testing.T) {
 func startPythonPeer(t *testing.T, args ...string) string {
 	t.Helper()
 	requirePython(t)
-	cmd := exec.Command(python, append([]string{"../../interop/lymph_peer.py", "serve"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		_ = cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	ep, ok := strings.CutPrefix(strings.TrimSpace(line), "READY ")
-	require.True(t, ok, "unexpected first line %q", line)
-	return ep
+	return pypeer.Serve(t, args...)
 }
 
 func TestPythonPeer(t *testing.T) {
