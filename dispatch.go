@@ -197,8 +197,11 @@ func (c *Container) replyError(ctx context.Context, req *Message, inst *installe
 		}
 	}
 	level := slog.LevelError
-	if errors.Is(err, context.Canceled) && c.serveCtx.Err() != nil {
+	switch {
+	case errors.Is(err, context.Canceled) && c.serveCtx.Err() != nil:
 		level = slog.LevelInfo // cut short by Stop, as Stop said
+	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		level = slog.LevelInfo // the caller's deadline passed: it has timed out already
 	}
 	c.logger.Log(ctx, level, "method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
 	if level == slog.LevelError {
