@@ -150,8 +150,8 @@ func TestInstallRules(t *testing.T) {
 	var plain struct{ X int }
 	assert.ErrorContains(t, c.Install(&plain), "must be a pointer to a struct that embeds lymph.Interface")
 	assert.ErrorContains(t, c.Install((*shapes)(nil)), "want a non-nil pointer")
-	assert.ErrorContains(t, c.Install(&shapes{}, Name("lymph")), "builtin")
-	assert.ErrorContains(t, c.Install(&shapes{}, Version("not-a-version")), "version")
+	assert.ErrorContains(t, c.Install(&shapes{}, WithName("lymph")), "builtin")
+	assert.ErrorContains(t, c.Install(&shapes{}, WithVersion("not-a-version")), "version")
 
 	s := &shapes{}
 	require.NoError(t, c.Install(s))
@@ -159,9 +159,9 @@ func TestInstallRules(t *testing.T) {
 	assert.Same(t, c, s.Container())
 	assert.ErrorContains(t, c.Install(s), "already installed")
 	assert.ErrorContains(t, c.Install(&shapes{}), "already installed")
-	require.NoError(t, c.Install(&shapes{}, Version("1.2.0")))
+	require.NoError(t, c.Install(&shapes{}, WithVersion("1.2.0")))
 	v := &shapes{}
-	require.NoError(t, c.Install(v, Name("svc@1.3.0")), "lymph's name@version form")
+	require.NoError(t, c.Install(v, WithName("svc@1.3.0")), "lymph's name@version form")
 	assert.Equal(t, "svc", v.Name())
 	assert.Equal(t, "1.3.0", v.Version())
 

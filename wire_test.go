@@ -121,7 +121,7 @@ func installTestService(svc *testService) func(c *Container) {
 		if svc.release == nil {
 			svc.release = make(chan struct{})
 		}
-		err := c.Install(svc, Name("testsvc"), Raises("Fail", errNope), Raises("FailTyped", (*notFound)(nil)))
+		err := c.Install(svc, WithName("testsvc"), WithRaises("Fail", errNope), WithRaises("FailTyped", (*notFound)(nil)))
 		if err != nil {
 			panic(err)
 		}
@@ -174,7 +174,7 @@ func TestErrorTableOverTCP(t *testing.T) {
 		assert.ErrorIs(t, p.Call(ctx, "no_such_method", nil, nil), ErrNack)
 	})
 	t.Run("unknown interface", func(t *testing.T) {
-		_, err := client.Request(ctx, p.c.Proxy("testsvc").nameEndpoint(t, ctx), "nosuch.method", nil)
+		_, err := client.Proxy("nosuch", WithInstance(p.c.Proxy("testsvc").nameEndpoint(t, ctx))).Request(ctx, "method", nil)
 		assert.ErrorIs(t, err, ErrNack)
 	})
 	t.Run("bad arguments", func(t *testing.T) {
@@ -201,10 +201,10 @@ func TestErrorTableOverTCP(t *testing.T) {
 		hidden = append(append(hidden, bytes.Repeat([]byte{0x91}, 3<<20)...), 0xc0)
 		body := binary.BigEndian.AppendUint32([]byte{0xc9}, uint32(len(hidden)))
 		body = append(append(body, 5), hidden...)
-		ping := client.Proxy(server.Endpoint())
-		assert.ErrorIs(t, ping.Call(ctx, "lymph.ping", codec.Raw(body), nil), ErrNack, "an extension hiding a map")
+		ping := client.Proxy("lymph", WithInstance(server.Endpoint()))
+		assert.ErrorIs(t, ping.Call(ctx, "ping", codec.Raw(body), nil), ErrNack, "an extension hiding a map")
 		var out string
-		require.NoError(t, ping.Call(ctx, "lymph.ping", map[string]any{"payload": "still here"}, &out))
+		require.NoError(t, ping.Call(ctx, "ping", map[string]any{"payload": "still here"}, &out))
 		assert.Equal(t, "still here", out)
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -219,7 +219,7 @@ func TestErrorTableOverTCP(t *testing.T) {
 		assert.ErrorIs(t, err, ErrLookupFailure)
 	})
 	t.Run("dead endpoint", func(t *testing.T) {
-		err := client.Proxy(deadEndpoint(t)).Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil)
+		err := client.Proxy("testsvc", WithInstance(deadEndpoint(t))).Call(ctx, "upper", textArgs{Text: "x"}, nil)
 		assert.ErrorIs(t, err, ErrNotConnected)
 	})
 	t.Run("values survive the trip", func(t *testing.T) {
