@@ -3,6 +3,7 @@ package lymph
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,7 +88,7 @@ func TestServerInterceptorSeesEachRequestAndItsOutcome(t *testing.T) {
 	} {
 		t.Run(tc.subject, func(t *testing.T) {
 			before := len(rec.all())
-			err := p.Call(ctx, tc.subject, tc.args, nil)
+			err := p.Call(ctx, strings.TrimPrefix(tc.subject, "testsvc."), tc.args, nil)
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 			} else {

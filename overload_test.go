@@ -107,5 +107,5 @@ func TestMaxInFlightPerMethod(t *testing.T) {
 
 	c, err := NewContainer(WithLogger(quietLogger()))
 	require.NoError(t, err)
-	assert.ErrorContains(t, c.Install(&testService{}, WithName("x"), WithMethodMaxInFlight("NoSuch", 1)), `WithMethodMaxInFlight("NoSuch"): no such method`)
+	assert.ErrorContains(t, c.Install(&testService{}, WithName("x"), WithMethodMaxInFlight("NoSuch", 1)), `WithMethodMaxInFlight("NoSuch"): it names no method the service serves`)
 }

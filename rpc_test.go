@@ -130,11 +130,11 @@ func (e *notFound) Error() string { return "no " + e.key }
 func TestRaisesValidation(t *testing.T) {
 	_, err := describeMethods(&shapes{}, &installConfig{raises: map[string][]error{"Full": {context.Canceled}}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "Raises takes *lymph.ErrorType values or typed nil pointers")
+	assert.Contains(t, err.Error(), "WithRaises takes *lymph.ErrorType values or typed nil pointers")
 
 	_, err = describeMethods(&shapes{}, &installConfig{raises: map[string][]error{"Missing": {NewErrorType("X")}}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "Raises names Missing, which is not a method")
+	assert.Contains(t, err.Error(), `WithRaises("Missing"): it names no method the service serves`)
 
 	methods, err := describeMethods(&shapes{}, &installConfig{raises: map[string][]error{"Full": {NewErrorType("Nope"), (*notFound)(nil)}}})
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -182,8 +183,8 @@ func TestErrorTableOverTCP(t *testing.T) {
 			"missing":    map[string]any{},
 			"extra":      map[string]any{"text": "a", "other": 1},
 			"ill-typed":  map[string]any{"text": 42},
-			"not a map":  []any{"a"},
-			"for a bare": nil, // handled below
+			"not a map":  encoded(t, []any{"a"}), // past the caller's own check
+			"for a bare": nil,                    // handled below
 		} {
 			if args == nil {
 				continue
@@ -192,6 +193,15 @@ func TestErrorTableOverTCP(t *testing.T) {
 		}
 		assert.ErrorIs(t, p.Call(ctx, "undeclared", map[string]any{"unexpected": 1}, nil), ErrNack,
 			"a method without arguments refuses keyword arguments")
+
+		// Arguments that cannot be keyword arguments fail at the caller,
+		// before anything is sent.
+		for _, args := range []any{[]any{"a"}, "text", 42, &[]string{}, map[int]string{1: "a"}} {
+			err := p.Call(ctx, "upper", args, nil)
+			require.Error(t, err, "%T", args)
+			assert.NotErrorIs(t, err, ErrNack, "%T", args)
+			assert.EqualError(t, err, fmt.Sprintf("lymph: testsvc.upper: arguments must be a struct or a map with string keys (lymph keyword arguments), not %T", args))
+		}
 
 		// msgpack reads an extension's data as a map where it wants a
 		// map; 3 MiB of nested arrays hidden that way, as the argument
@@ -240,4 +250,13 @@ func (p *Proxy) nameEndpoint(t *testing.T, ctx context.Context) string {
 	require.NoError(t, err)
 	require.Len(t, endpoints, 1)
 	return endpoints[0]
+}
+
+// encoded is v as msgpack, sent as it is: a body a Go caller's own checks
+// would not let through.
+func encoded(t *testing.T, v any) codec.Raw {
+	t.Helper()
+	b, err := codec.Marshal(v)
+	require.NoError(t, err)
+	return codec.Raw(b)
 }
