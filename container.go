@@ -142,23 +142,24 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	if cfg.name == builtinName {
 		return fmt.Errorf("lymph: cannot install %T: the name %q is the builtin interface's", svc, builtinName)
 	}
-	methods, err := describeMethods(svc, &cfg)
-	if err != nil {
-		return err
-	}
-	if err := applyLimits(svc, methods, &cfg); err != nil { // WithMethodMaxInFlight (overload.go)
-		return err
-	}
-	if err := c.installEvents(svc, &cfg); err != nil {
-		return err
-	}
-	inst := &installed{svc: svc, name: cfg.name, version: cfg.version, methods: methods}
+	inst := &installed{svc: svc, name: cfg.name, version: cfg.version}
 	if cfg.version != "" {
 		v, err := semver.NewVersion(cfg.version)
 		if err != nil {
 			return fmt.Errorf("lymph: cannot install %T: version %q: %w", svc, cfg.version, err)
 		}
 		inst.semver = v
+	}
+	methods, err := describeMethods(svc, &cfg)
+	if err != nil {
+		return err
+	}
+	inst.methods = methods
+	if err := applyLimits(svc, methods, &cfg); err != nil { // WithMethodMaxInFlight (overload.go)
+		return err
+	}
+	if err := c.installEvents(svc, &cfg); err != nil {
+		return err
 	}
 	if err := c.applyConfig(svc, cfg.name); err != nil {
 		return err
