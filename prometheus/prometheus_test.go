@@ -41,7 +41,9 @@ func (*echo) Upper(ctx context.Context, args textArgs) (string, error) {
 func (*echo) Fail(ctx context.Context, args textArgs) error { return errNope.New(args.Text) }
 func (*echo) Broken(ctx context.Context) error              { return errors.New("broken") }
 
-func quiet() lymph.ContainerOption { return lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) }
+func quiet() lymph.ContainerOption {
+	return lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
 
 // scrape fetches url and parses the text exposition format.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
