@@ -71,7 +71,9 @@ func WithHandler(method string, types ...string) InstallOption {
 	return WithHandlerOptions(method, EventOptions{}, types...)
 }
 
-// WithHandlerOptions is WithHandler with lymph's @event options.
+// WithHandlerOptions is WithHandler with lymph's @event options
+// (WithHandler's are the zero EventOptions: shared queue, concurrent, no
+// retry).
 func WithHandlerOptions(method string, o EventOptions, types ...string) InstallOption {
 	return installOption(func(c *installConfig) {
 		c.handlers = append(c.handlers, handlerDecl{method: method, types: types, opts: o})

@@ -21,7 +21,7 @@ const reasonOverloaded = "overloaded"
 // tries another instance of the service; with none left, it gets ErrNack
 // with the reason (errors.Is(err, lymph.ErrOverloaded)).
 //
-// There is no limit by default (0), as in Python lymph: the right number
+// There is no limit by default, as in Python lymph: the right number
 // depends on what the methods wait for (a CPU-bound method saturates at a
 // few per core, one that waits on a database at that database's pool size),
 // and a default too low would turn the bursts a service absorbs today into
