@@ -34,7 +34,10 @@ type Proxy struct {
 	header  string   // the version header: version, for interface service only
 	err     error    // why the proxy cannot call, found at Proxy
 	opts    proxyOptions
-	next    *atomic.Uint64 // round-robin position, shared with Interface's proxies
+	// next is the round-robin position: own's address, or the position of
+	// the proxy Interface derived this one from, so they take turns together.
+	next *atomic.Uint64
+	own  atomic.Uint64
 }
 
 // proxyOption is a ProxyOption made of a function.
@@ -91,7 +94,8 @@ func WithInstance(endpoint string) ProxyOption {
 // option value out of its range makes every call of the proxy fail with
 // an error saying why; making the proxy does not fail.
 func (c *Container) Proxy(service string, opts ...ProxyOption) *Proxy {
-	p := &Proxy{c: c, next: new(atomic.Uint64)}
+	p := &Proxy{c: c}
+	p.next = &p.own // no allocation of its own: proxies are made per call too
 	for _, o := range opts {
 		if o == nil {
 			p.opts.errs = append(p.opts.errs, errors.New("lymph: proxy: a nil option"))
@@ -133,15 +137,15 @@ func (c *Container) Proxy(service string, opts ...ProxyOption) *Proxy {
 // asks an echo 1.x instance for lymph.status. An empty name makes every
 // call fail.
 func (p *Proxy) Interface(name string) *Proxy {
-	q := *p
-	q.iface, q.header = name, ""
+	q := &Proxy{c: p.c, service: p.service, iface: name, fixed: p.fixed, version: p.version,
+		err: p.err, opts: p.opts, next: p.next}
 	if name == p.service {
 		q.header = p.version
 	}
 	if q.err == nil && name == "" {
 		q.err = errors.New("lymph: Proxy.Interface: the interface name is empty")
 	}
-	return &q
+	return q
 }
 
 // Call calls method with args (a struct with msgpack tags, a pointer to
