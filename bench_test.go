@@ -21,14 +21,14 @@ func (*benchEcho) Echo(ctx context.Context, args benchArgs) (string, error) { re
 func benchPair(b *testing.B) *Proxy {
 	reg := memoryRegistry(b)
 	server := startContainer(b, reg, func(c *Container) {
-		if err := c.Install(&benchEcho{}, Name("echo")); err != nil {
+		if err := c.Install(&benchEcho{}, WithName("echo")); err != nil {
 			b.Fatal(err)
 		}
 	}, WithoutHeartbeat())
 	client := startContainer(b, reg, nil, WithoutHeartbeat())
-	p := client.Proxy(server.Endpoint())
+	p := client.Proxy("echo", WithInstance(server.Endpoint()))
 	var out string
-	if err := p.Call(context.Background(), "echo.echo", benchArgs{Text: "warm-up"}, &out); err != nil {
+	if err := p.Call(context.Background(), "echo", benchArgs{Text: "warm-up"}, &out); err != nil {
 		b.Fatal(err)
 	}
 	return p
@@ -44,7 +44,7 @@ func BenchmarkEchoSequential(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		var out string
-		if err := p.Call(ctx, "echo.echo", args, &out); err != nil {
+		if err := p.Call(ctx, "echo", args, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -67,7 +67,7 @@ func BenchmarkEcho64InFlight(b *testing.B) {
 			defer wg.Done()
 			for range work {
 				var out string
-				if err := p.Call(ctx, "echo.echo", args, &out); err != nil {
+				if err := p.Call(ctx, "echo", args, &out); err != nil {
 					b.Error(err)
 					return
 				}

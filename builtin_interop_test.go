@@ -34,7 +34,7 @@ func TestInteropBuiltinWithPython(t *testing.T) {
 		pyEndpoint := startPythonService(t)
 		client := startContainer(t, memoryRegistry(t), nil)
 		ctx := testContext(t)
-		msg, err := client.Request(ctx, pyEndpoint, "lymph.ping", nil)
+		msg, err := client.Proxy("lymph", WithInstance(pyEndpoint)).Request(ctx, "ping", nil)
 		require.NoError(t, err)
 		assert.Equal(t, TypeReply, msg.Type, "Python answers a ping without payload too")
 		var out any
@@ -45,8 +45,8 @@ func TestInteropBuiltinWithPython(t *testing.T) {
 		naive := time.Date(2024, 1, 31, 12, 30, 15, 0, Naive)
 		aware := time.Date(2024, 1, 31, 12, 30, 15, 0, time.FixedZone("", -7200))
 		var back map[string]time.Time
-		p := client.Proxy(pyEndpoint)
-		require.NoError(t, p.Call(ctx, "pyecho.echo_types", map[string]any{"value": map[string]any{"naive": naive, "aware": aware}}, &back))
+		p := client.Proxy("pyecho", WithInstance(pyEndpoint))
+		require.NoError(t, p.Call(ctx, "echo_types", map[string]any{"value": map[string]any{"naive": naive, "aware": aware}}, &back))
 		assert.True(t, IsNaive(back["naive"]), "naive stays naive: %v", back["naive"])
 		assert.Equal(t, naive, back["naive"])
 		assert.False(t, IsNaive(back["aware"]))

@@ -22,23 +22,23 @@ func (*documented) LymphDocs() map[string]string {
 func TestBuiltinInterface(t *testing.T) {
 	reg := memoryRegistry(t)
 	server := startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&documented{}, Name("doc"), Doc("Lower", "Lower whispers.")))
-		require.NoError(t, c.Install(&documented{}, Name("doc"), Version("1.2.0")))
+		require.NoError(t, c.Install(&documented{}, WithName("doc"), WithDoc("Lower", "Lower whispers.")))
+		require.NoError(t, c.Install(&documented{}, WithName("doc"), WithVersion("1.2.0")))
 	})
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
-	lymph := client.Proxy(server.Endpoint())
+	lymph := client.Proxy("lymph", WithInstance(server.Endpoint()))
 
 	t.Run("ping", func(t *testing.T) {
 		for _, payload := range []any{"", "hello", int8(42), uint64(1 << 40), []byte{1, 2}, map[string]any{"a": "b"}} {
 			var out any
-			require.NoError(t, lymph.Call(ctx, "lymph.ping", map[string]any{"payload": payload}, &out))
+			require.NoError(t, lymph.Call(ctx, "ping", map[string]any{"payload": payload}, &out))
 			assert.Equal(t, payload, out)
 		}
 	})
 	t.Run("ping without a payload answers nil, as lymph's ping(payload=None)", func(t *testing.T) {
 		for _, args := range []any{nil, map[string]any{}} {
-			msg, err := client.Request(ctx, server.Endpoint(), "lymph.ping", args)
+			msg, err := client.Proxy("lymph", WithInstance(server.Endpoint())).Request(ctx, "ping", args)
 			require.NoError(t, err)
 			assert.Equal(t, TypeReply, msg.Type)
 			var out any
@@ -47,7 +47,7 @@ func TestBuiltinInterface(t *testing.T) {
 		}
 	})
 	t.Run("the builtin interface has lymph's version", func(t *testing.T) {
-		msg, err := client.Request(ctx, server.Endpoint(), "lymph.status", nil)
+		msg, err := client.Proxy("lymph", WithInstance(server.Endpoint())).Request(ctx, "status", nil)
 		require.NoError(t, err)
 		assert.Equal(t, BuiltinVersion, msg.Version(), "reply header")
 
@@ -66,16 +66,16 @@ func TestBuiltinInterface(t *testing.T) {
 		// By name with a version: lymph@0.16, an older 0.x and Python
 		// lymph's own 0.16.0-dev reach Go instances; another major does not.
 		for _, v := range []string{"0.16", "0.15.2", "0.16.0-dev"} {
-			msg, err = client.Proxy("lymph", ProxyVersion(v)).Defer(ctx, "status", nil).Message(ctx)
+			msg, err = client.Proxy("lymph@"+v).Request(ctx, "status", nil)
 			require.NoError(t, err, v)
 			assert.Equal(t, BuiltinVersion, msg.Version(), v)
 		}
-		_, err = client.Proxy(server.Endpoint(), ProxyVersion("1.0")).Defer(ctx, "lymph.status", nil).Message(ctx)
+		_, err = client.Proxy("lymph@1.0", WithInstance(server.Endpoint())).Request(ctx, "status", nil)
 		assert.ErrorIs(t, err, ErrNack)
 	})
 	t.Run("status", func(t *testing.T) {
 		var st map[string]string
-		require.NoError(t, lymph.Call(ctx, "lymph.status", nil, &st))
+		require.NoError(t, lymph.Call(ctx, "status", nil, &st))
 		assert.Equal(t, map[string]string{"endpoint": server.Endpoint(), "identity": registry.Identity(server.Endpoint()), "registration": "registered"}, st)
 	})
 	t.Run("inspect lists every interface, the builtin one included", func(t *testing.T) {
@@ -87,7 +87,7 @@ func TestBuiltinInterface(t *testing.T) {
 				Help    string   `msgpack:"help"`
 			} `msgpack:"methods"`
 		}
-		require.NoError(t, lymph.Call(ctx, "lymph.inspect", nil, &out))
+		require.NoError(t, lymph.Call(ctx, "inspect", nil, &out))
 		byName := map[string][]int{}
 		for i, m := range out.Methods {
 			byName[m.Name] = append(byName[m.Name], i)
@@ -111,7 +111,7 @@ func TestBuiltinInterface(t *testing.T) {
 		require.NoError(t, p.Call(ctx, "upper", textArgs{Text: "a"}, nil))
 		require.ErrorIs(t, p.Call(ctx, "nope", nil, nil), ErrNack)
 		var metrics [][]any
-		require.NoError(t, lymph.Call(ctx, "lymph.get_metrics", nil, &metrics))
+		require.NoError(t, lymph.Call(ctx, "get_metrics", nil, &metrics))
 		found := map[string]any{}
 		for _, m := range metrics {
 			require.Len(t, m, 3)
@@ -128,20 +128,20 @@ func TestBuiltinInterface(t *testing.T) {
 		assert.Contains(t, found, "transport.connections")
 	})
 	t.Run("change_loglevel", func(t *testing.T) {
-		require.NoError(t, lymph.Call(ctx, "lymph.change_loglevel", map[string]any{"qualname": "lymph", "loglevel": "DEBUG", "period": 0.05}, nil))
+		require.NoError(t, lymph.Call(ctx, "change_loglevel", map[string]any{"qualname": "lymph", "loglevel": "DEBUG", "period": 0.05}, nil))
 		assert.Equal(t, "DEBUG", server.levels.level.Level().String())
-		assert.ErrorIs(t, lymph.Call(ctx, "lymph.change_loglevel", map[string]any{"qualname": "x", "loglevel": "LOUD"}, nil), ErrNack)
+		assert.ErrorIs(t, lymph.Call(ctx, "change_loglevel", map[string]any{"qualname": "x", "loglevel": "LOUD"}, nil), ErrNack)
 	})
 	t.Run("versions pick the interface", func(t *testing.T) {
-		msg, err := client.Request(ctx, server.Endpoint(), "doc.upper", textArgs{Text: "a"})
+		msg, err := client.Proxy("doc", WithInstance(server.Endpoint())).Request(ctx, "upper", textArgs{Text: "a"})
 		require.NoError(t, err)
 		assert.Equal(t, "1.2.0", msg.Version(), "no version asked: the newest")
 
-		msg, err = client.Proxy("doc", ProxyVersion("1.1")).Defer(ctx, "upper", textArgs{Text: "a"}).Message(ctx)
+		msg, err = client.Proxy("doc@1.1").Request(ctx, "upper", textArgs{Text: "a"})
 		require.NoError(t, err)
 		assert.Equal(t, "1.2.0", msg.Version())
 
-		_, err = client.Proxy(server.Endpoint(), ProxyVersion("2.0")).Defer(ctx, "doc.upper", textArgs{Text: "a"}).Message(ctx)
+		_, err = client.Proxy("doc@2.0", WithInstance(server.Endpoint())).Request(ctx, "upper", textArgs{Text: "a"})
 		assert.ErrorIs(t, err, ErrNack, "no installed version satisfies 2.0")
 	})
 }

@@ -31,10 +31,10 @@ func TestWithBusyPoll(t *testing.T) {
 		ctx := testContext(t)
 		for range 5 {
 			var out string
-			require.NoError(t, client.Proxy(endpoint).Call(ctx, "echo.upper", textArgs{Text: "a"}, &out))
+			require.NoError(t, client.Proxy("echo", WithInstance(endpoint)).Call(ctx, "upper", textArgs{Text: "a"}, &out))
 		}
 		var metrics [][]any
-		require.NoError(t, client.Proxy(client.Endpoint()).Call(ctx, "lymph.get_metrics", nil, &metrics))
+		require.NoError(t, client.Proxy("lymph", WithInstance(client.Endpoint())).Call(ctx, "get_metrics", nil, &metrics))
 		polls := -1
 		for _, m := range metrics {
 			if m[0] == "transport.busy_polls" {

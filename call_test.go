@@ -19,14 +19,14 @@ func TestClientCallAllocations(t *testing.T) {
 	}
 	endpoint, _ := startExample(t, "memory:")
 	client := startContainer(t, memoryRegistry(t), nil, WithoutHeartbeat())
-	p := client.Proxy(endpoint)
+	p := client.Proxy("echo", WithInstance(endpoint))
 	ctx := context.Background()
 	args := textArgs{Text: "hello"}
 	var out string
-	require.NoError(t, p.Call(ctx, "echo.upper", &args, &out))
+	require.NoError(t, p.Call(ctx, "upper", &args, &out))
 
 	allocs := testing.AllocsPerRun(2000, func() {
-		if err := p.Call(ctx, "echo.upper", &args, &out); err != nil {
+		if err := p.Call(ctx, "upper", &args, &out); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -10,9 +10,10 @@ import (
 // ReplyChannel answers one request. A raw method (one that takes a
 // *ReplyChannel) answers through it; lymph calls this kind raw_rpc.
 //
-// A request gets exactly one reply: after the first, Reply and Error return
-// ErrReplySent and send nothing, and so do Ack and Nack unless asked to stay
-// quiet with unlessReplySent. (Python lymph would send the second message;
+// A request gets exactly one reply: after the first, Reply, Error, Ack and
+// Nack return ErrReplySent and send nothing, and AckUnlessReplied and
+// NackUnlessReplied return nil and send nothing (lymph's
+// unless_reply_sent=True). (Python lymph would send the second message;
 // its caller drops it, so nothing observable changes.) A raw method that
 // returns without replying gets a NACK, as lymph's dispatcher sends.
 //
@@ -78,16 +79,31 @@ func (ch *ReplyChannel) Reply(body any) error {
 	return ch.send(TypeReply, body, false)
 }
 
-// Ack acknowledges the request without a value (ACK). With unlessReplySent,
-// it does nothing when a reply was already sent.
-func (ch *ReplyChannel) Ack(unlessReplySent bool) error {
-	return ch.send(TypeAck, nil, unlessReplySent)
+// Ack acknowledges the request without a value (ACK). After a reply it
+// sends nothing and returns ErrReplySent.
+func (ch *ReplyChannel) Ack() error {
+	return ch.send(TypeAck, nil, false)
 }
 
-// Nack refuses the request (NACK): the caller gets ErrNack. With
-// unlessReplySent, it does nothing when a reply was already sent.
-func (ch *ReplyChannel) Nack(unlessReplySent bool) error {
-	return ch.send(TypeNack, nil, unlessReplySent)
+// AckUnlessReplied acknowledges the request unless a reply was already
+// sent, when it does nothing and returns nil: lymph's
+// ack(unless_reply_sent=True), for a method that acknowledges whatever
+// path it took.
+func (ch *ReplyChannel) AckUnlessReplied() error {
+	return ch.send(TypeAck, nil, true)
+}
+
+// Nack refuses the request (NACK): the caller gets ErrNack. After a reply
+// it sends nothing and returns ErrReplySent.
+func (ch *ReplyChannel) Nack() error {
+	return ch.send(TypeNack, nil, false)
+}
+
+// NackUnlessReplied refuses the request unless a reply was already sent,
+// when it does nothing and returns nil: lymph's
+// nack(unless_reply_sent=True).
+func (ch *ReplyChannel) NackUnlessReplied() error {
+	return ch.send(TypeNack, nil, true)
 }
 
 // Error answers with a declared error: the caller gets a *RemoteError with

@@ -13,7 +13,7 @@ type rawService struct {
 	results chan []error
 }
 
-func (s *rawService) Ack(ch *ReplyChannel) { s.results <- []error{ch.Ack(false)} }
+func (s *rawService) Ack(ch *ReplyChannel) { s.results <- []error{ch.Ack()} }
 
 func (s *rawService) Silent(ch *ReplyChannel) { s.results <- nil }
 
@@ -22,10 +22,10 @@ func (s *rawService) ReplyTwice(ch *ReplyChannel, args textArgs) {
 }
 
 func (s *rawService) UnlessSent(ch *ReplyChannel) {
-	s.results <- []error{ch.Reply("first"), ch.Ack(true), ch.Nack(true), ch.Nack(false)}
+	s.results <- []error{ch.Reply("first"), ch.AckUnlessReplied(), ch.NackUnlessReplied(), ch.Nack()}
 }
 
-func (s *rawService) Nack(ch *ReplyChannel) { s.results <- []error{ch.Nack(false)} }
+func (s *rawService) Nack(ch *ReplyChannel) { s.results <- []error{ch.Nack()} }
 
 func (s *rawService) Error(ch *ReplyChannel) { s.results <- []error{ch.Error("Custom", "by hand")} }
 
@@ -43,13 +43,13 @@ func (s *rawService) Panics(ch *ReplyChannel) {
 func TestRawChannelSemantics(t *testing.T) {
 	reg := memoryRegistry(t)
 	svc := &rawService{results: make(chan []error, 1)}
-	startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(svc, Name("raw"))) })
+	startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(svc, WithName("raw"))) })
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
 	p := client.Proxy("raw")
 
 	t.Run("ack", func(t *testing.T) {
-		msg, err := client.Request(ctx, "raw", "raw.ack", nil)
+		msg, err := client.Proxy("raw").Request(ctx, "ack", nil)
 		require.NoError(t, err)
 		assert.Equal(t, TypeAck, msg.Type)
 		assert.Equal(t, []error{nil}, <-svc.results)
@@ -80,8 +80,8 @@ func TestRawChannelSemantics(t *testing.T) {
 		<-svc.results
 	})
 	t.Run("headers", func(t *testing.T) {
-		ctx := WithTraceID(ctx, "0123456789abcdef0123456789abcdef")
-		msg, err := client.Request(ctx, "raw", "raw.headers", nil)
+		ctx := ContextWithTraceID(ctx, "0123456789abcdef0123456789abcdef")
+		msg, err := client.Proxy("raw").Request(ctx, "headers", nil)
 		require.NoError(t, err)
 		<-svc.results
 		assert.Equal(t, "yes", msg.Header("x-extra"))

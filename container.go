@@ -72,14 +72,18 @@ type Container struct {
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
-// until Start.
-func NewContainer(opts ...Option) (*Container, error) {
+// until Start. An option given a value out of its range (see each option)
+// makes it fail, with every such error joined.
+func NewContainer(opts ...ContainerOption) (*Container, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o(&cfg)
+		if o == nil {
+			return nil, errors.New("lymph: NewContainer: a nil option")
+		}
+		o.applyContainer(&cfg)
 	}
-	if cfg.timeout <= 0 {
-		return nil, fmt.Errorf("lymph: timeout must be positive, got %v", cfg.timeout)
+	if err := errors.Join(cfg.errs...); err != nil {
+		return nil, err
 	}
 	base := cfg.logger
 	if base == nil {
@@ -106,9 +110,11 @@ func (c *Container) currentPhase() phase { return phase(c.phase.Load()) }
 
 // Install adds svc, a pointer to a struct that embeds lymph.Interface, as an
 // interface of the container, named after the container (WithName) unless
-// the Name option says otherwise. Its exported methods are examined once,
-// here: Install fails, naming each method and the reason, if one does not
-// fit the rpc or raw_rpc shape (use Exclude for exported helpers). On a
+// the WithName option says otherwise. Its exported methods are examined
+// once, here: Install fails, naming each method and the reason, if one does
+// not fit the rpc or raw_rpc shape (use WithoutMethods for exported
+// helpers), and if an option names a method the service does not serve or
+// has a value out of its range. On a
 // running container the interface is served at once and registered, waiting
 // for the registry a short while at most (an unreachable registry is
 // retried in the background).
@@ -122,31 +128,38 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 	}
 	cfg := installConfig{name: c.cfg.name}
 	for _, o := range opts {
-		o(&cfg)
+		if o == nil {
+			return fmt.Errorf("lymph: cannot install %T: a nil option", svc)
+		}
+		o.applyInstall(&cfg)
+	}
+	if err := errors.Join(cfg.errs...); err != nil {
+		return fmt.Errorf("lymph: cannot install %T: %w", svc, err)
 	}
 	if cfg.name == "" {
-		return fmt.Errorf("lymph: cannot install %T: no name (use lymph.WithName on the container or lymph.Name here)", svc)
+		return fmt.Errorf("lymph: cannot install %T: no name (use lymph.WithName on the container or here)", svc)
 	}
 	if cfg.name == builtinName {
 		return fmt.Errorf("lymph: cannot install %T: the name %q is the builtin interface's", svc, builtinName)
 	}
-	methods, err := describeMethods(svc, &cfg)
-	if err != nil {
-		return err
-	}
-	if err := applyLimits(svc, methods, &cfg); err != nil { // MaxInFlight (overload.go)
-		return err
-	}
-	if err := c.installEvents(svc, &cfg); err != nil {
-		return err
-	}
-	inst := &installed{svc: svc, name: cfg.name, version: cfg.version, methods: methods}
+	inst := &installed{svc: svc, name: cfg.name, version: cfg.version}
 	if cfg.version != "" {
 		v, err := semver.NewVersion(cfg.version)
 		if err != nil {
 			return fmt.Errorf("lymph: cannot install %T: version %q: %w", svc, cfg.version, err)
 		}
 		inst.semver = v
+	}
+	methods, err := describeMethods(svc, &cfg)
+	if err != nil {
+		return err
+	}
+	inst.methods = methods
+	if err := applyLimits(svc, methods, &cfg); err != nil { // WithMethodMaxInFlight (overload.go)
+		return err
+	}
+	if err := c.installEvents(svc, &cfg); err != nil {
+		return err
 	}
 	if err := c.applyConfig(svc, cfg.name); err != nil {
 		return err

@@ -35,7 +35,7 @@ func TestStopLetsInFlightRequestsFinish(t *testing.T) {
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
 
-	inflight := client.Proxy(server.Endpoint()).Defer(ctx, "testsvc.block", nil)
+	inflight := client.Proxy("testsvc", WithInstance(server.Endpoint())).Defer(ctx, "block", nil)
 	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
 
 	stopped := make(chan error, 1)
@@ -46,10 +46,10 @@ func TestStopLetsInFlightRequestsFinish(t *testing.T) {
 		instances, _ := reg.Lookup(ctx, "testsvc")
 		return len(instances) == 0
 	}, 5*time.Second, time.Millisecond)
-	assert.NoError(t, client.Proxy(server.Endpoint()).Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil), "served during the stop grace")
+	assert.NoError(t, client.Proxy("testsvc", WithInstance(server.Endpoint())).Call(ctx, "upper", textArgs{Text: "x"}, nil), "served during the stop grace")
 	// Then it refuses new requests, saying it is stopping.
 	require.Eventually(t, func() bool { return server.currentPhase() == phaseDraining }, 10*time.Second, time.Millisecond)
-	msg, err := client.Request(ctx, server.Endpoint(), "testsvc.upper", textArgs{Text: "x"})
+	msg, err := client.Proxy("testsvc", WithInstance(server.Endpoint())).Request(ctx, "upper", textArgs{Text: "x"})
 	assert.ErrorIs(t, err, ErrNack)
 	require.NotNil(t, msg)
 	assert.Equal(t, reasonStopping, msg.Header(headerNackReason))
@@ -74,7 +74,7 @@ func TestStopCutsInFlightRequestsAtItsDeadline(t *testing.T) {
 	ctx := testContext(t)
 
 	// sleep honours its context, which Stop cancels when it gives up.
-	f := client.Proxy(server.Endpoint()).Defer(ctx, "testsvc.sleep", sleepArgs{Seconds: 60})
+	f := client.Proxy("testsvc", WithInstance(server.Endpoint())).Defer(ctx, "sleep", sleepArgs{Seconds: 60})
 	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.sleep") == 1 }, 5*time.Second, time.Millisecond)
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
@@ -91,7 +91,7 @@ func TestStopFailsWaitingCalls(t *testing.T) {
 	require.NoError(t, client.Start(context.Background()))
 	ctx := testContext(t)
 
-	f := client.Proxy(server.Endpoint()).Defer(ctx, "testsvc.block", nil)
+	f := client.Proxy("testsvc", WithInstance(server.Endpoint())).Defer(ctx, "block", nil)
 	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
 	require.NoError(t, client.Stop(ctx))
 	assert.ErrorIs(t, f.Get(ctx, nil), ErrNotRunning)

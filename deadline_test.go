@@ -43,10 +43,10 @@ func (s *deadlineService) Relay(ctx context.Context) ([]int64, error) {
 func TestDeadlineTravelsDownstream(t *testing.T) {
 	reg := memoryRegistry(t)
 	startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&deadlineService{}, Name("leaf")))
+		require.NoError(t, c.Install(&deadlineService{}, WithName("leaf")))
 	})
 	startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&deadlineService{downstream: "leaf"}, Name("mid")))
+		require.NoError(t, c.Install(&deadlineService{downstream: "leaf"}, WithName("mid")))
 	})
 	client := startContainer(t, reg, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -61,7 +61,7 @@ func TestDeadlineTravelsDownstream(t *testing.T) {
 	assert.LessOrEqual(t, mid, int64(2000))
 
 	// Without a context deadline, the proxy's timeout is what travels.
-	left, err := Call[int64](context.Background(), client.Proxy("leaf", ProxyTimeout(700*time.Millisecond)), "left", nil)
+	left, err := Call[int64](context.Background(), client.Proxy("leaf", WithTimeout(700*time.Millisecond)), "left", nil)
 	require.NoError(t, err)
 	assert.Positive(t, left)
 	assert.LessOrEqual(t, left, int64(700))
@@ -102,7 +102,7 @@ func rawCall(t *testing.T, endpoint, subject string, headers map[string]any) tra
 
 func TestDeadlineHeaderOnTheServer(t *testing.T) {
 	server := startContainer(t, memoryRegistry(t), func(c *Container) {
-		require.NoError(t, c.Install(&deadlineService{}, Name("leaf")))
+		require.NoError(t, c.Install(&deadlineService{}, WithName("leaf")))
 	})
 	t.Run("a caller without the header (Python) gets no deadline", func(t *testing.T) {
 		in := rawCall(t, server.Endpoint(), "leaf.left", nil)

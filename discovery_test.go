@@ -51,7 +51,7 @@ func TestRoundRobin(t *testing.T) {
 	b := startContainer(t, reg, installTestService(&testService{}))
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
-	p := client.Proxy("testsvc", ProxyRoundRobin())
+	p := client.Proxy("testsvc", WithRoundRobin())
 
 	var order []string
 	for range 6 {
@@ -68,11 +68,11 @@ func TestRoundRobin(t *testing.T) {
 func TestVersionRouting(t *testing.T) {
 	reg := memoryRegistry(t)
 	old := startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&testService{release: make(chan struct{})}, Name("testsvc"), Version("1.1.0")))
+		require.NoError(t, c.Install(&testService{release: make(chan struct{})}, WithName("testsvc"), WithVersion("1.1.0")))
 	})
 	current := startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&testService{release: make(chan struct{})}, Name("testsvc"), Version("1.4.2")))
-		require.NoError(t, c.Install(&testService{release: make(chan struct{})}, Name("testsvc"), Version("2.0.0")))
+		require.NoError(t, c.Install(&testService{release: make(chan struct{})}, WithName("testsvc"), WithVersion("1.4.2")))
+		require.NoError(t, c.Install(&testService{release: make(chan struct{})}, WithName("testsvc"), WithVersion("2.0.0")))
 	})
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
@@ -96,7 +96,7 @@ func TestVersionRouting(t *testing.T) {
 		}
 	}
 	// The old instance serves 1.1 only: asked for 1.0 exactly there, it answers.
-	msg, err := client.Proxy(old.Endpoint(), ProxyVersion("1.0")).Defer(ctx, "testsvc.upper", textArgs{Text: "x"}).Message(ctx)
+	msg, err := client.Proxy("testsvc@1.0", WithInstance(old.Endpoint())).Request(ctx, "upper", textArgs{Text: "x"})
 	require.NoError(t, err)
 	assert.Equal(t, "1.1.0", msg.Version())
 
@@ -116,7 +116,7 @@ func TestCrashedInstanceFailover(t *testing.T) {
 	defer reg.Close()
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
-	p := client.Proxy("echo", ProxyTimeout(time.Second))
+	p := client.Proxy("echo", WithTimeout(time.Second))
 
 	require.Eventually(t, func() bool {
 		instances, err := reg.Lookup(ctx, "echo")
@@ -145,7 +145,7 @@ func TestCrashedInstanceFailover(t *testing.T) {
 	for _, err := range failures {
 		assert.ErrorIs(t, err, ErrConnectionLost)
 	}
-	msg, err := client.Request(ctx, "echo", "echo.upper", map[string]any{"text": "x"})
+	msg, err := client.Proxy("echo").Request(ctx, "upper", map[string]any{"text": "x"})
 	require.NoError(t, err)
 	assert.Equal(t, survivor, msg.Source)
 }
@@ -234,7 +234,7 @@ func TestFrozenInstanceIsAvoided(t *testing.T) {
 	// Talk to both, so both have a connection record and heartbeats.
 	seen := map[string]bool{}
 	require.Eventually(t, func() bool {
-		msg, err := client.Request(ctx, "echo", "echo.upper", map[string]any{"text": "x"})
+		msg, err := client.Proxy("echo").Request(ctx, "upper", map[string]any{"text": "x"})
 		if err == nil {
 			seen[msg.Source] = true
 		}

@@ -205,7 +205,7 @@ func (c *Container) replyError(ctx context.Context, req *Message, inst *installe
 	}
 	c.logger.Log(ctx, level, "method failed with an undeclared error", "subject", req.Subject, "trace_id", req.TraceID(), "error", err)
 	if level == slog.LevelError {
-		c.reportError(WithTraceID(context.Background(), req.TraceID()), ErrorReport{Subject: req.Subject, TraceID: req.TraceID(), Err: err})
+		c.reportError(ContextWithTraceID(context.Background(), req.TraceID()), ErrorReport{Subject: req.Subject, TraceID: req.TraceID(), Err: err})
 	}
 	c.nack(req, reasonFailed)
 	return Outcome{Kind: OutcomeNack, Reason: reasonFailed, Err: err}
@@ -238,7 +238,7 @@ func (c *Container) runRaw(ctx context.Context, inst *installed, m *method, req 
 		c.metrics.count(req.Subject, metricError)
 	}
 	// lymph's dispatcher: a raw method that did not answer gets a NACK.
-	_ = ch.Nack(true)
+	_ = ch.NackUnlessReplied()
 	if perr != nil {
 		return Outcome{Kind: OutcomePanic, Reason: reasonFailed, Err: perr}
 	}
@@ -254,7 +254,7 @@ func (c *Container) invoke(req *Message, m *method, args []reflect.Value) (out [
 			stack := debug.Stack()
 			c.logger.Error("method panicked", "subject", req.Subject, "trace_id", req.TraceID(),
 				"panic", fmt.Sprint(r), "stack", string(stack))
-			c.reportError(WithTraceID(context.Background(), req.TraceID()), ErrorReport{
+			c.reportError(ContextWithTraceID(context.Background(), req.TraceID()), ErrorReport{
 				Subject: req.Subject, TraceID: req.TraceID(), Err: fmt.Errorf("panic: %v", r), Panic: r, Stack: stack})
 		}
 	}()

@@ -34,14 +34,42 @@
 // — a missing, unknown or ill-typed argument — gets a NACK. A struct field
 // is optional when it is a pointer, or tagged omitempty or lymph:"optional".
 //
+// # Calling: where and what
+//
+// Container.Proxy separates where a call goes from what it calls:
+//
+//	echo := c.Proxy("echo@1.2")                        // where: echo instances of a version 1.x >= 1.2
+//	out, err := lymph.Call[string](ctx, echo, "upper", UpperArgs{Text: "hi"}) // what: echo.upper
+//	err = echo.Interface("lymph").Call(ctx, "status", nil, &st)               // lymph.status of such an instance
+//	one := c.Proxy("echo", lymph.WithInstance("tcp://10.0.0.5:4000"))          // one instance, no registry
+//
+// The constraint after '@' selects the instances, and goes out as the
+// request's version header only for calls to the service's own interface
+// (it is that interface's version), never to another interface of the
+// instances. A method name has no '.'; Interface names another interface.
+//
+// # Options
+//
+// NewContainer takes ContainerOptions, Container.Proxy ProxyOptions and
+// Install InstallOptions, all named WithX or WithoutX; an Option
+// (WithTimeout) serves a container and a proxy, a NameOption (WithName) a
+// container and Install. The zero rule holds for every one: an option you
+// do not pass leaves its default, which its doc states; an option you pass
+// sets exactly the value given; a value outside its range (a zero timeout,
+// a zero or negative size or queue, a negative grace, a method name the
+// service does not have) is an error from NewContainer, from Install, or
+// from every call of the proxy, never a silent default. Where zero is a
+// meaningful value it is in range: WithBusyPoll(0) polls not at all,
+// WithStopGrace(0) gives no grace.
+//
 // # Errors
 //
 // A method's error reaches the caller as a *RemoteError (ERROR on the wire)
-// when it matches one the method declared with Raises; any other error, and
-// any panic, is logged with the request's trace id and becomes a NACK, which
-// the caller sees as ErrNack. Calls that get no reply in time fail with
-// ErrTimeout; calls that cannot be sent with ErrNotConnected or
-// ErrLookupFailure.
+// when it matches one the method declared with WithRaises; any other error,
+// and any panic, is logged with the request's trace id and becomes a NACK,
+// which the caller sees as ErrNack. Calls that get no reply in time fail
+// with ErrTimeout, calls whose context is cancelled with ErrCancelled;
+// calls that cannot be sent with ErrNotConnected or ErrLookupFailure.
 //
 // # Wire values
 //

@@ -19,6 +19,11 @@ var (
 	// contexts keeps working.
 	ErrTimeout error = timeoutError{}
 
+	// ErrCancelled means the call's context was cancelled before its
+	// reply arrived (or before it was sent). It also matches
+	// context.Canceled, as ErrTimeout matches context.DeadlineExceeded.
+	ErrCancelled error = cancelledError{}
+
 	// ErrNotConnected means the request could not be sent: the instance's
 	// connection is known to be dead or could not be made.
 	ErrNotConnected = errors.New("lymph: not connected")
@@ -54,6 +59,13 @@ func (timeoutError) Temporary() bool { return true }
 
 // Is makes errors.Is(ErrTimeout, context.DeadlineExceeded) true.
 func (timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+type cancelledError struct{}
+
+func (cancelledError) Error() string { return "lymph: call cancelled" }
+
+// Is makes errors.Is(ErrCancelled, context.Canceled) true.
+func (cancelledError) Is(target error) bool { return target == context.Canceled }
 
 // RemoteError is the error a caller gets when the remote method failed with
 // an error it declared (lymph's raises): the ERROR reply's type and message.
@@ -93,7 +105,7 @@ func (e *RemoteError) Is(target error) bool {
 }
 
 // ErrorType names an error a method may raise, in lymph's sense: declared
-// with the Raises install option, it reaches the caller as an ERROR reply of
+// with the WithRaises install option, it reaches the caller as an ERROR reply of
 // that type instead of a NACK. It is also what callers match a RemoteError
 // against with errors.Is.
 type ErrorType struct{ name string }

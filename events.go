@@ -17,11 +17,12 @@ import (
 // with Decode, as RPC arguments are decoded), Source and Headers.
 type Event = events.Event
 
-// EmitOption configures one Emit: Delay, or the events package's options.
+// EmitOption configures one Emit: WithDelay, or the events package's options.
 type EmitOption = events.EmitOption
 
-// Delay delivers an emitted event after d (lymph's emit(..., delay=)).
-func Delay(d time.Duration) EmitOption { return events.Delay(d) }
+// WithDelay delivers an emitted event after d (lymph's emit(..., delay=));
+// the default is at once.
+func WithDelay(d time.Duration) EmitOption { return events.Delay(d) }
 
 // EventOptions are lymph's @event keyword arguments.
 type EventOptions struct {
@@ -49,7 +50,7 @@ type handlerDecl struct {
 	task   bool
 }
 
-// Handle declares the Go method (by its Go name) as a handler of events
+// WithHandler declares the Go method (by its Go name) as a handler of events
 // of the given types (RabbitMQ topic patterns: "a.*" one word, "a.#" zero or
 // more): lymph's @lymph.event(*types). The method's shape is
 //
@@ -63,50 +64,61 @@ type handlerDecl struct {
 // Why an install option and not a naming convention: handlers need their
 // event types and options, which a method name cannot carry, and lymph's
 // Python declares them beside the method too; the method stays out of RPC.
-func Handle(method string, types ...string) InstallOption {
-	return HandleWith(method, EventOptions{}, types...)
+//
+// By default a method handles no events. A method the service does not
+// have, or no event types, is an error from Install.
+func WithHandler(method string, types ...string) InstallOption {
+	return WithHandlerOptions(method, EventOptions{}, types...)
 }
 
-// HandleWith is Handle with lymph's options.
-func HandleWith(method string, o EventOptions, types ...string) InstallOption {
-	return func(c *installConfig) {
-		if c.exclude == nil {
-			c.exclude = map[string]bool{}
-		}
-		c.exclude[method] = true
+// WithHandlerOptions is WithHandler with lymph's @event options
+// (WithHandler's are the zero EventOptions: shared queue, concurrent, no
+// retry).
+func WithHandlerOptions(method string, o EventOptions, types ...string) InstallOption {
+	return installOption(func(c *installConfig) {
 		c.handlers = append(c.handlers, handlerDecl{method: method, types: types, opts: o})
-	}
+	})
 }
 
-// Task declares the Go method as a task (lymph's @lymph.task): it handles
+// WithTask declares the Go method as a task (lymph's @lymph.task): it handles
 // events of type "lymph.tasks.<interface>.<snake_case method>" in worker
 // containers (WithWorker), on the queue "<interface>.worker-<method>". Its
 // shape is func (s *T) M(ctx context.Context, ev *lymph.Event) error; lymph
 // calls the Python side with the body as keyword arguments, so decode the
-// body with ev.Decode(&args). Queue it with Container.ApplyTask.
-func Task(method string, o EventOptions) InstallOption {
-	return func(c *installConfig) {
-		if c.exclude == nil {
-			c.exclude = map[string]bool{}
-		}
-		c.exclude[method] = true
+// body with ev.Decode(&args). Queue it with Container.ApplyTask. By
+// default a method is no task; a method the service does not have is an
+// error from Install.
+func WithTask(method string, o EventOptions) InstallOption {
+	return installOption(func(c *installConfig) {
 		c.handlers = append(c.handlers, handlerDecl{method: method, opts: o, task: true})
-	}
+	})
 }
 
 // WithEvents selects the events backend by URL: "amqp://user:pass@host:5672/vhost"
 // (RabbitMQ in lymph's layout), "local:" (the embedded default: the
 // processes of one machine, no broker) or "memory:" (this process). Without
-// it, $LYMPH_EVENTS, else "local:".
-func WithEvents(url string) Option { return func(c *config) { c.events.url = url } }
+// it, $LYMPH_EVENTS, else "local:". An empty url is an error.
+func WithEvents(url string) ContainerOption {
+	if url == "" {
+		return badContainerOption("WithEvents: the URL is empty")
+	}
+	return containerOption(func(c *config) { c.events.url = url })
+}
 
-// WithEventBus uses an open events.Bus (e.g. lymphtest's); the container
-// does not close it.
-func WithEventBus(b *events.Bus) Option { return func(c *config) { c.events.bus = b } }
+// WithEventBus uses an open events.Bus (e.g. lymphtest's) instead of
+// opening WithEvents' URL; the container does not close it. A nil bus is
+// an error.
+func WithEventBus(b *events.Bus) ContainerOption {
+	if b == nil {
+		return badContainerOption("WithEventBus: the bus is nil")
+	}
+	return containerOption(func(c *config) { c.events.bus = b })
+}
 
 // WithWorker makes the container a worker (lymph worker): its task handlers
-// consume, its event handlers do not.
-func WithWorker() Option { return func(c *config) { c.events.worker = true } }
+// consume, its event handlers do not. The default is not a worker: event
+// handlers consume, task handlers do not.
+func WithWorker() ContainerOption { return containerOption(func(c *config) { c.events.worker = true }) }
 
 // eventsConfig is the container's events configuration (in config).
 type eventsConfig struct {
@@ -264,7 +276,7 @@ func (c *Container) eventHandler(fn func(context.Context, *Event) error) events.
 		if id == "" {
 			id = NewTraceID()
 		}
-		return fn(WithTraceID(ctx, id), ev)
+		return fn(ContextWithTraceID(ctx, id), ev)
 	}
 }
 

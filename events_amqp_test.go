@@ -36,7 +36,7 @@ func TestEventsContainerWithPython(t *testing.T) {
 	svc := newUserEvents()
 	name := "users" + uuid.NewString()[:8]
 	c := startContainer(t, memoryRegistry(t), func(c *Container) {
-		require.NoError(t, c.Install(svc, Name(name), Handle("OnCreated", name+".created")))
+		require.NoError(t, c.Install(svc, WithName(name), WithHandler("OnCreated", name+".created")))
 	}, WithEvents(url))
 
 	// Python -> Go.
@@ -67,7 +67,7 @@ func TestEventsContainerWithPython(t *testing.T) {
 		close(lines)
 	}()
 	require.Equal(t, "READY", recvLine(t, lines))
-	require.NoError(t, c.Emit(WithTraceID(testContext(t), "go-trace"), name+".ping", map[string]any{"x": 1}))
+	require.NoError(t, c.Emit(ContextWithTraceID(testContext(t), "go-trace"), name+".ping", map[string]any{"x": 1}))
 	var got struct {
 		Type    string         `json:"type"`
 		Source  string         `json:"source"`

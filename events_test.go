@@ -14,7 +14,7 @@ import (
 
 var eventNamespaces atomic.Int64
 
-func memoryEvents() Option {
+func memoryEvents() ContainerOption {
 	return WithEvents(fmt.Sprintf("memory:lymphtest%d", eventNamespaces.Add(1)))
 }
 
@@ -71,10 +71,10 @@ func newUserEvents() *userEvents {
 
 func installUsers(svc *userEvents) func(c *Container) {
 	return func(c *Container) {
-		err := c.Install(svc, Name("users"),
-			HandleWith("OnCreated", EventOptions{Retry: 1}, "user.created"),
-			Handle("OnWelcomed", "user.*"),
-			Task("Cleanup", EventOptions{}))
+		err := c.Install(svc, WithName("users"),
+			WithHandlerOptions("OnCreated", EventOptions{Retry: 1}, "user.created"),
+			WithHandler("OnWelcomed", "user.*"),
+			WithTask("Cleanup", EventOptions{}))
 		if err != nil {
 			panic(err)
 		}
@@ -87,7 +87,7 @@ func TestEventsHandleEmitTrace(t *testing.T) {
 	svc := newUserEvents()
 	svc.fail.Store(1) // one failure, then the retry succeeds
 	c := startContainer(t, reg, installUsers(svc), evOpt)
-	ctx := WithTraceID(testContext(t), "trace-events-1")
+	ctx := ContextWithTraceID(testContext(t), "trace-events-1")
 
 	require.NoError(t, c.Emit(ctx, "user.created", user{ID: 7, Name: "ann"}))
 	ev := recvT(t, svc.got)
@@ -166,7 +166,7 @@ func TestEventsSubscribeAndNextEvent(t *testing.T) {
 	require.NoError(t, err)
 	w, err := svc.NextEvent(ctx, "order.placed")
 	require.NoError(t, err)
-	require.NoError(t, c.Emit(WithTraceID(ctx, "t-sub"), "order.placed", map[string]any{"n": 1}))
+	require.NoError(t, c.Emit(ContextWithTraceID(ctx, "t-sub"), "order.placed", map[string]any{"n": 1}))
 	assert.Equal(t, "order.placed t-sub", recvT(t, got))
 	ev, err := w.Wait(ctx)
 	require.NoError(t, err)
@@ -178,12 +178,12 @@ func TestEventsBadHandlerDeclarations(t *testing.T) {
 	c, err := NewContainer(WithLogger(quietLogger()), memoryEvents())
 	require.NoError(t, err)
 	for _, opt := range []InstallOption{
-		Handle("Upper", "x"),   // wrong shape
-		Handle("Missing", "x"), // no such method
-		Handle("OnCreated"),    // no types
-		HandleWith("OnCreated", EventOptions{Once: true, Broadcast: true}, "x"),
+		WithHandler("Upper", "x"),   // wrong shape
+		WithHandler("Missing", "x"), // no such method
+		WithHandler("OnCreated"),    // no types
+		WithHandlerOptions("OnCreated", EventOptions{Once: true, Broadcast: true}, "x"),
 	} {
-		assert.Error(t, c.Install(newUserEvents(), Name("bad"), opt))
+		assert.Error(t, c.Install(newUserEvents(), WithName("bad"), opt))
 	}
 	assert.Error(t, newUserEvents().Emit(context.Background(), "x.y", nil), "an interface not installed has no bus")
 }

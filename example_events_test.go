@@ -26,19 +26,19 @@ func (u *Users) OnCreated(ctx context.Context, ev *lymph.Event) error {
 	return nil
 }
 
-func ExampleHandleWith() {
+func ExampleWithHandlerOptions() {
 	ctx := context.Background()
 	c, _ := lymph.NewContainer(lymph.WithName("users"), lymph.WithEndpoint("tcp://127.0.0.1:0"),
 		lymph.WithRegistryURL("memory:example-events"), lymph.WithEvents("memory:example-events"))
 	u := &Users{done: make(chan struct{})}
-	if err := c.Install(u, lymph.HandleWith("OnCreated", lymph.EventOptions{Retry: 2}, "user.created")); err != nil {
+	if err := c.Install(u, lymph.WithHandlerOptions("OnCreated", lymph.EventOptions{Retry: 2}, "user.created")); err != nil {
 		panic(err)
 	}
 	if err := c.Start(ctx); err != nil {
 		panic(err)
 	}
 	defer c.Stop(ctx)
-	if err := c.Emit(lymph.WithTraceID(ctx, "t-42"), "user.created", map[string]any{"id": 42}); err != nil {
+	if err := c.Emit(lymph.ContextWithTraceID(ctx, "t-42"), "user.created", map[string]any{"id": 42}); err != nil {
 		panic(err)
 	}
 	<-u.done

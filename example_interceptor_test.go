@@ -56,7 +56,7 @@ func ExampleWithInterceptors() {
 
 	_, err := lymph.Call[string](ctx, client.Proxy("greeter"), "greet", GreetArgs{Name: "ann"})
 	fmt.Println(err)
-	ctx = lymph.WithRequestHeader(lymph.WithRequestHeader(ctx, "x-token", "s3cret"), "x-user", "bob")
+	ctx = lymph.ContextWithHeader(lymph.ContextWithHeader(ctx, "x-token", "s3cret"), "x-user", "bob")
 	out, err := lymph.Call[string](ctx, client.Proxy("greeter"), "greet", GreetArgs{Name: "ann"})
 	fmt.Println(out, err)
 	// Output:

@@ -41,10 +41,11 @@ func failedFuture(subject string, err error) *Future {
 func (f *Future) Done() <-chan struct{} { return f.done }
 
 // Get waits for the reply and decodes its value into result (a pointer; nil
-// to discard it). It returns early with ctx's error if ctx ends first; the
-// Future stays usable (a deadline that passes is reported as ErrTimeout,
-// which also matches context.DeadlineExceeded). The errors follow lymph's
-// semantics: ErrNack, *RemoteError, ErrTimeout, ErrNotConnected,
+// to discard it). It returns early if ctx ends first, and the Future stays
+// usable: a deadline that passes is reported as ErrTimeout (which also
+// matches context.DeadlineExceeded), a cancellation as ErrCancelled (which
+// also matches context.Canceled). The errors follow lymph's semantics:
+// ErrNack, *RemoteError, ErrTimeout, ErrCancelled, ErrNotConnected,
 // ErrLookupFailure.
 func (f *Future) Get(ctx context.Context, result any) error {
 	reply, err := f.Message(ctx)
@@ -81,10 +82,13 @@ func (f *Future) Message(ctx context.Context) (*Message, error) {
 }
 
 // waitError reports a wait cut short by its context: a deadline is a
-// timeout, in lymph's terms.
+// timeout, in lymph's terms, and a cancellation ErrCancelled.
 func waitError(subject string, err error) error {
-	if err == context.DeadlineExceeded {
+	switch err {
+	case context.DeadlineExceeded:
 		return fmt.Errorf("%w: %s: the context's deadline passed", ErrTimeout, subject)
+	case context.Canceled:
+		return fmt.Errorf("%w: %s", ErrCancelled, subject)
 	}
 	return err
 }

@@ -45,7 +45,7 @@ func TestTimeoutsAndLateReplies(t *testing.T) {
 	ctx := testContext(t)
 
 	t.Run("proxy timeout", func(t *testing.T) {
-		p := client.Proxy("testsvc", ProxyTimeout(50*time.Millisecond))
+		p := client.Proxy("testsvc", WithTimeout(50*time.Millisecond))
 		err := p.Call(ctx, "block", nil, nil)
 		require.ErrorIs(t, err, ErrTimeout)
 		// The reply comes after the deadline: it is dropped, counted, and
@@ -59,12 +59,12 @@ func TestTimeoutsAndLateReplies(t *testing.T) {
 		reg := memoryRegistry(t)
 		server := startContainer(t, reg, installTestService(&testService{release: svc.release}))
 		c := startContainer(t, reg, nil, WithTimeout(50*time.Millisecond))
-		err := c.Proxy(server.Endpoint()).Call(context.Background(), "testsvc.block", nil, nil)
+		err := c.Proxy("testsvc", WithInstance(server.Endpoint())).Call(context.Background(), "block", nil, nil)
 		require.ErrorIs(t, err, ErrTimeout)
 		svc.release <- struct{}{}
 	})
 	t.Run("context deadline beats a longer proxy timeout", func(t *testing.T) {
-		p := client.Proxy("testsvc", ProxyTimeout(time.Hour))
+		p := client.Proxy("testsvc", WithTimeout(time.Hour))
 		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
 		require.ErrorIs(t, p.Call(short, "block", nil, nil), ErrTimeout)
@@ -78,7 +78,7 @@ func TestTimeoutsAndLateReplies(t *testing.T) {
 		svc.release <- struct{}{}
 	})
 	t.Run("unread futures leave nothing behind", func(t *testing.T) {
-		p := client.Proxy("testsvc", ProxyTimeout(30*time.Millisecond))
+		p := client.Proxy("testsvc", WithTimeout(30*time.Millisecond))
 		for range 20 {
 			p.Defer(ctx, "sleep", sleepArgs{Seconds: 0.1})
 		}

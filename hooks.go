@@ -46,20 +46,25 @@ type ErrorReport struct {
 // WithErrorHook calls hook for every failure the container handles on a
 // caller's behalf (lymph's error_hook), for error reporting such as Sentry.
 // The hook runs on the failing request's goroutine and must not block for
-// long. By default failures are only logged.
-func WithErrorHook(hook func(ctx context.Context, report ErrorReport)) Option {
-	return func(c *config) { c.errorHook = hook }
+// long. By default failures are only logged. A nil hook is an error.
+func WithErrorHook(hook func(ctx context.Context, report ErrorReport)) ContainerOption {
+	if hook == nil {
+		return badContainerOption("WithErrorHook: the hook is nil")
+	}
+	return containerOption(func(c *config) { c.errorHook = hook })
 }
 
 // WithConfig gives the container a configuration read by FromConfig, for
-// the sections services take with Configurable. Config.Options includes
-// it.
-func WithConfig(cfg *Config) Option {
-	return func(c *config) {
-		if cfg != nil {
-			c.interfaceConfig, _ = cfg.Values["interfaces"].(map[string]any)
-		}
+// the sections services take with Configurable; by default services get
+// no configuration. Config.Options includes it. A nil configuration is an
+// error.
+func WithConfig(cfg *Config) ContainerOption {
+	if cfg == nil {
+		return badContainerOption("WithConfig: the configuration is nil")
 	}
+	return containerOption(func(c *config) {
+		c.interfaceConfig, _ = cfg.Values["interfaces"].(map[string]any)
+	})
 }
 
 // reportError hands a handled failure to the error hook, if any. A hook

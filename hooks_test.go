@@ -30,7 +30,7 @@ func (h *hooked) OnStart(ctx context.Context) error { h.note("start"); return ni
 
 func (h *hooked) OnStop(ctx context.Context) error {
 	h.note("stop")
-	_, h.stopErr = Call[string](ctx, h.Proxy(h.peer), "testsvc.upper", textArgs{Text: "bye"})
+	_, h.stopErr = Call[string](ctx, h.Proxy("testsvc", WithInstance(h.peer)), "upper", textArgs{Text: "bye"})
 	return nil
 }
 
@@ -50,7 +50,7 @@ func TestInterfaceHooks(t *testing.T) {
 	c, err := NewContainer(WithLogger(quietLogger()), WithRegistry(reg), WithStopGrace(0), WithConfig(cfg))
 	require.NoError(t, err)
 	h := &hooked{peer: peer.Endpoint()}
-	require.NoError(t, c.Install(h, Name("hooked")))
+	require.NoError(t, c.Install(h, WithName("hooked")))
 	assert.Equal(t, map[string]any{"greeting": "hi"}, h.section)
 	require.NoError(t, c.Start(context.Background()))
 	for _, m := range c.inspect() {
@@ -69,7 +69,7 @@ func (*failingStart) Ping(ctx context.Context) error    { return nil }
 func TestOnStartErrorFailsStart(t *testing.T) {
 	c, err := NewContainer(WithLogger(quietLogger()), WithRegistry(memoryRegistry(t)))
 	require.NoError(t, err)
-	require.NoError(t, c.Install(&failingStart{}, Name("db")))
+	require.NoError(t, c.Install(&failingStart{}, WithName("db")))
 	assert.ErrorContains(t, c.Start(context.Background()), "no database")
 }
 
@@ -84,11 +84,11 @@ func TestErrorHookSeesPanicsAndUndeclaredErrors(t *testing.T) {
 	}
 	server := startContainer(t, reg, installTestService(&testService{}), WithErrorHook(hook))
 	client := startContainer(t, reg, nil)
-	ctx := WithTraceID(testContext(t), "0123456789abcdef0123456789abcdef")
-	p := client.Proxy(server.Endpoint())
-	assert.ErrorIs(t, p.Call(ctx, "testsvc.panic", nil, nil), ErrNack)
-	assert.ErrorIs(t, p.Call(ctx, "testsvc.undeclared", nil, nil), ErrNack)
-	assert.ErrorIs(t, p.Call(ctx, "testsvc.fail", textArgs{Text: "declared"}, nil), errNope)
+	ctx := ContextWithTraceID(testContext(t), "0123456789abcdef0123456789abcdef")
+	p := client.Proxy("testsvc", WithInstance(server.Endpoint()))
+	assert.ErrorIs(t, p.Call(ctx, "panic", nil, nil), ErrNack)
+	assert.ErrorIs(t, p.Call(ctx, "undeclared", nil, nil), ErrNack)
+	assert.ErrorIs(t, p.Call(ctx, "fail", textArgs{Text: "declared"}, nil), errNope)
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, reports, 2, "declared errors are not reported")

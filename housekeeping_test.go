@@ -56,7 +56,7 @@ func TestLoggingGoesThroughTheUsersHandler(t *testing.T) {
 	require.NoError(t, server.Start(context.Background()))
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
-	f := client.Proxy(server.Endpoint()).Defer(ctx, "testsvc.cancelled", nil)
+	f := client.Proxy("testsvc", WithInstance(server.Endpoint())).Defer(ctx, "cancelled", nil)
 	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.cancelled") == 1 }, 5*time.Second, time.Millisecond)
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
@@ -72,7 +72,7 @@ func TestMetricsCountGoroutines(t *testing.T) {
 	server := startContainer(t, reg, nil)
 	client := startContainer(t, reg, nil)
 	var metrics [][]any
-	require.NoError(t, client.Proxy(server.Endpoint()).Call(testContext(t), "lymph.get_metrics", nil, &metrics))
+	require.NoError(t, client.Proxy("lymph", WithInstance(server.Endpoint())).Call(testContext(t), "get_metrics", nil, &metrics))
 	found := false
 	for _, m := range metrics {
 		if m[0] == "process.goroutines" {

@@ -25,9 +25,16 @@ type Interceptor interface {
 
 // WithInterceptors installs interceptors on the container. The first is
 // the outermost: it sees a request (or a call) first and its outcome last.
-// Without interceptors the request and call paths do none of this work.
-func WithInterceptors(interceptors ...Interceptor) Option {
-	return func(c *config) { c.interceptors = append(c.interceptors, interceptors...) }
+// Without interceptors (the default) the request and call paths do none
+// of this work. Passing it more than once appends. A nil interceptor is an
+// error.
+func WithInterceptors(interceptors ...Interceptor) ContainerOption {
+	for i, ic := range interceptors {
+		if ic == nil {
+			return badContainerOption("WithInterceptors: interceptor %d is nil", i)
+		}
+	}
+	return containerOption(func(c *config) { c.interceptors = append(c.interceptors, interceptors...) })
 }
 
 // ServerHandler handles one request and reports how it ended. An
@@ -144,7 +151,7 @@ type ClientCall struct {
 	Subject string
 	// Args are the call's keyword arguments, as given to the proxy.
 	Args any
-	// Deferred is true for Proxy.Defer and Container.Request: the chain
+	// Deferred is true for Proxy.Defer and Proxy.Request: the chain
 	// then runs on a goroutine of its own until the call completes, so an
 	// interceptor sees the outcome when the Future does.
 	Deferred bool

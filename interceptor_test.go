@@ -3,6 +3,7 @@ package lymph
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,8 +72,8 @@ func TestServerInterceptorSeesEachRequestAndItsOutcome(t *testing.T) {
 	rec := &recorder{}
 	server := startContainer(t, reg, installTestService(&testService{}), WithInterceptors(rec.server()))
 	client := startContainer(t, reg, nil)
-	ctx := WithRequestHeader(WithTraceID(testContext(t), "0123456789abcdef0123456789abcdef"), "x-user", "ann")
-	p := client.Proxy(server.Endpoint())
+	ctx := ContextWithHeader(ContextWithTraceID(testContext(t), "0123456789abcdef0123456789abcdef"), "x-user", "ann")
+	p := client.Proxy("testsvc", WithInstance(server.Endpoint()))
 
 	for _, tc := range []struct {
 		subject string
@@ -87,7 +88,7 @@ func TestServerInterceptorSeesEachRequestAndItsOutcome(t *testing.T) {
 	} {
 		t.Run(tc.subject, func(t *testing.T) {
 			before := len(rec.all())
-			err := p.Call(ctx, tc.subject, tc.args, nil)
+			err := p.Call(ctx, strings.TrimPrefix(tc.subject, "testsvc."), tc.args, nil)
 			if tc.wantErr == nil {
 				require.NoError(t, err)
 			} else {
@@ -113,7 +114,7 @@ func TestServerInterceptorSeesEachRequestAndItsOutcome(t *testing.T) {
 	}
 	t.Run("unknown methods are refused before the chain", func(t *testing.T) {
 		before := len(rec.all())
-		require.ErrorIs(t, p.Call(ctx, "testsvc.no_such", nil, nil), ErrNack)
+		require.ErrorIs(t, p.Call(ctx, "no_such", nil, nil), ErrNack)
 		assert.Len(t, rec.all(), before)
 	})
 }
@@ -137,18 +138,18 @@ func TestServerInterceptorCanRefuse(t *testing.T) {
 	svc := &testService{}
 	server := startContainer(t, reg, installTestService(svc), WithInterceptors(auth))
 	client := startContainer(t, reg, nil)
-	p := client.Proxy(server.Endpoint())
+	p := client.Proxy("testsvc", WithInstance(server.Endpoint()))
 	ctx := testContext(t)
 
-	err := p.Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil)
+	err := p.Call(ctx, "upper", textArgs{Text: "x"}, nil)
 	require.ErrorIs(t, err, ErrNack)
 	assert.ErrorContains(t, err, "unauthenticated")
 
-	err = p.Call(WithRequestHeader(ctx, "x-token", "guess"), "testsvc.upper", textArgs{Text: "x"}, nil)
+	err = p.Call(ContextWithHeader(ctx, "x-token", "guess"), "upper", textArgs{Text: "x"}, nil)
 	require.ErrorIs(t, err, errDenied)
 	assert.ErrorContains(t, err, "bad token")
 
-	out, err := Call[string](WithRequestHeader(ctx, "x-token", "s3cret"), p, "testsvc.upper", textArgs{Text: "x"})
+	out, err := Call[string](ContextWithHeader(ctx, "x-token", "s3cret"), p, "upper", textArgs{Text: "x"})
 	require.NoError(t, err)
 	assert.Equal(t, "X", out)
 }
@@ -158,14 +159,14 @@ func TestClientInterceptorWrapsCallsAndFutures(t *testing.T) {
 	svc := &testService{release: make(chan struct{})}
 	server := startContainer(t, reg, func(c *Container) {
 		installTestService(svc)(c)
-		require.NoError(t, c.Install(&headerService{}, Name("headers")))
+		require.NoError(t, c.Install(&headerService{}, WithName("headers")))
 	})
 	t.Cleanup(func() { close(svc.release) }) // before the server stops, should the test fail early
 	rec := &recorder{}
 	// An interceptor that adds a header to every call, as a tracer does.
 	tag := ClientInterceptor(func(next ClientHandler) ClientHandler {
 		return func(ctx context.Context, call *ClientCall) error {
-			return next(WithRequestHeader(ctx, "x-user", "from-interceptor"), call)
+			return next(ContextWithHeader(ctx, "x-user", "from-interceptor"), call)
 		}
 	})
 	client := startContainer(t, reg, nil, WithInterceptors(rec.client(), tag))
@@ -184,7 +185,7 @@ func TestClientInterceptorWrapsCallsAndFutures(t *testing.T) {
 	require.NoError(t, f.Get(ctx, &out))
 	assert.Equal(t, "released", out)
 
-	_, err = client.Request(ctx, "testsvc", "testsvc.fail", textArgs{Text: "no"})
+	_, err = client.Proxy("testsvc").Request(ctx, "fail", textArgs{Text: "no"})
 	require.ErrorIs(t, err, errNope)
 
 	who, err := Call[string](ctx, client.Proxy("headers"), "whoami", nil)
@@ -229,7 +230,7 @@ func TestClientInterceptorCanFailCalls(t *testing.T) {
 
 func TestMethodsReadRequestHeaders(t *testing.T) {
 	reg := memoryRegistry(t)
-	startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&headerService{}, Name("headers"))) })
+	startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&headerService{}, WithName("headers"))) })
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
 	p := client.Proxy("headers")
@@ -237,7 +238,7 @@ func TestMethodsReadRequestHeaders(t *testing.T) {
 	who, err := Call[any](ctx, p, "whoami", nil)
 	require.NoError(t, err)
 	assert.Nil(t, who)
-	who, err = Call[any](WithRequestHeader(ctx, "x-user", "bob"), p, "whoami", nil)
+	who, err = Call[any](ContextWithHeader(ctx, "x-user", "bob"), p, "whoami", nil)
 	require.NoError(t, err)
 	assert.Equal(t, "bob", who)
 	assert.Nil(t, IncomingRequest(ctx), "outside a method there is no request")

@@ -195,7 +195,7 @@ func TestInteropGoCallsPythonService(t *testing.T) {
 	err = p.Call(ctx, "fail", textArgs{Text: "no way"}, nil)
 	assert.Equal(t, &RemoteError{Type: "Nope", Message: "no way"}, err)
 
-	msg, err := client.Request(ctx, "pyecho", "pyecho.do_ack", nil)
+	msg, err := client.Proxy("pyecho").Request(ctx, "do_ack", nil)
 	require.NoError(t, err)
 	assert.Equal(t, TypeAck, msg.Type)
 
@@ -203,7 +203,7 @@ func TestInteropGoCallsPythonService(t *testing.T) {
 	assert.ErrorIs(t, p.Call(ctx, "upper", map[string]any{"txt": "x"}, nil), ErrNack)
 
 	id := NewTraceID()
-	msg, err = client.Request(WithTraceID(ctx, id), pyEndpoint, "pyecho.upper", textArgs{Text: "x"})
+	msg, err = client.Proxy("pyecho", WithInstance(pyEndpoint)).Request(ContextWithTraceID(ctx, id), "upper", textArgs{Text: "x"})
 	require.NoError(t, err)
 	assert.Equal(t, id, msg.TraceID())
 

@@ -10,9 +10,9 @@ import (
 func TestWithLogEndpoint(t *testing.T) {
 	reg := memoryRegistry(t)
 	ctx := testContext(t)
-	with := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&testService{}, Name("logged"))) },
+	with := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&testService{}, WithName("logged"))) },
 		WithLogEndpoint("tcp://127.0.0.1:9999"))
-	without := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&testService{}, Name("logged"))) })
+	without := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&testService{}, WithName("logged"))) })
 
 	for _, name := range []string{"logged", "lymph"} {
 		instances, err := reg.Lookup(ctx, name)

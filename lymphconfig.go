@@ -78,8 +78,8 @@ func FromConfig(path string) (*Config, error) {
 // (container.events, as lymph's kombu settings), when set, and the
 // configuration itself for services' own sections (WithConfig). Options given
 // after them to NewContainer win.
-func (c *Config) Options() []Option {
-	opts := []Option{WithEndpoint(c.Endpoint), WithConfig(c)}
+func (c *Config) Options() []ContainerOption {
+	opts := []ContainerOption{WithEndpoint(c.Endpoint), WithConfig(c)}
 	if c.ServiceName != "" {
 		opts = append(opts, WithName(c.ServiceName))
 	}

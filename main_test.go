@@ -47,9 +47,9 @@ func quietLogger() *slog.Logger {
 
 // startContainer starts a container on a free loopback port with the
 // services installed, and stops it when the test ends.
-func startContainer(t testing.TB, reg registry.Registry, install func(c *Container), opts ...Option) *Container {
+func startContainer(t testing.TB, reg registry.Registry, install func(c *Container), opts ...ContainerOption) *Container {
 	t.Helper()
-	opts = append([]Option{WithEndpoint("tcp://127.0.0.1:0"), WithLogger(quietLogger()), WithRegistry(reg)}, opts...)
+	opts = append([]ContainerOption{WithEndpoint("tcp://127.0.0.1:0"), WithLogger(quietLogger()), WithRegistry(reg)}, opts...)
 	c, err := NewContainer(opts...)
 	require.NoError(t, err)
 	if install != nil {

@@ -21,14 +21,18 @@ const reasonOverloaded = "overloaded"
 // tries another instance of the service; with none left, it gets ErrNack
 // with the reason (errors.Is(err, lymph.ErrOverloaded)).
 //
-// There is no limit by default (0), as in Python lymph: the right number
+// There is no limit by default, as in Python lymph: the right number
 // depends on what the methods wait for (a CPU-bound method saturates at a
 // few per core, one that waits on a database at that database's pool size),
 // and a default too low would turn the bursts a service absorbs today into
 // errors. Measure the service's capacity and set the limit a little above
 // it; see the README's Observability section and the overload benchmark.
-func WithMaxInFlight(n int) Option {
-	return func(c *config) { c.maxInFlight = int64(max(n, 0)) }
+// A limit of zero or less is an error (it would refuse every request).
+func WithMaxInFlight(n int) ContainerOption {
+	if n <= 0 {
+		return badContainerOption("WithMaxInFlight(%d): the limit must be positive (without the option there is none)", n)
+	}
+	return containerOption(func(c *config) { c.maxInFlight = int64(n) })
 }
 
 // admission is what handle does with a request.
@@ -79,31 +83,38 @@ func (c *Container) refuseOverloaded(in transport.Incoming) {
 	}()
 }
 
-// MaxInFlight limits the requests one method (by its Go name) serves at
-// once, like WithMaxInFlight for the whole container: past n, a request for
-// it is refused with the NACK reason "overloaded" (and goes to another
-// instance). For a method that holds a scarce resource, so that it cannot
-// take the whole container's share.
-func MaxInFlight(method string, n int) InstallOption {
-	return func(c *installConfig) {
+// WithMethodMaxInFlight limits the requests one method (by its Go name)
+// serves at once, like WithMaxInFlight for the whole container: past n, a
+// request for it is refused with the NACK reason "overloaded" (and goes to
+// another instance). For a method that holds a scarce resource, so that it
+// cannot take the whole container's share. By default a method has no
+// limit of its own. A limit of zero or less, or a method the service does
+// not serve, is an error from Install.
+func WithMethodMaxInFlight(method string, n int) InstallOption {
+	return installOption(func(c *installConfig) {
+		if n <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("WithMethodMaxInFlight(%q, %d): the limit must be positive", method, n))
+			return
+		}
 		if c.limits == nil {
 			c.limits = map[string]int{}
 		}
 		c.limits[method] = n
-	}
+	})
 }
 
-// applyLimits sets the MaxInFlight limits on the described methods.
+// applyLimits sets the WithMethodMaxInFlight limits on the described
+// methods.
 func applyLimits(svc any, methods map[string]*method, cfg *installConfig) error {
 	for goName, n := range cfg.limits {
 		found := false
 		for _, m := range methods {
 			if m.goName == goName {
-				m.limit, found = int64(max(n, 0)), true
+				m.limit, found = int64(n), true
 			}
 		}
 		if !found {
-			return fmt.Errorf("lymph: cannot install %T: MaxInFlight(%q): no such method", svc, goName)
+			return fmt.Errorf("lymph: cannot install %T: WithMethodMaxInFlight(%q): it names no method the service serves", svc, goName)
 		}
 	}
 	return nil

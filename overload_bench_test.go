@@ -53,12 +53,12 @@ func measureCapacity(b *testing.B) float64 {
 	reg := memoryRegistry(b)
 	svc := &poolService{pool: make(chan struct{}, poolSize)}
 	server := startContainer(b, reg, func(c *Container) {
-		if err := c.Install(svc, Name("pool")); err != nil {
+		if err := c.Install(svc, WithName("pool")); err != nil {
 			b.Fatal(err)
 		}
 	}, WithoutHeartbeat())
 	client := startContainer(b, reg, nil, WithoutHeartbeat())
-	p := client.Proxy(server.Endpoint())
+	p := client.Proxy("pool", WithInstance(server.Endpoint()))
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -67,7 +67,7 @@ func measureCapacity(b *testing.B) float64 {
 		go func() {
 			defer wg.Done()
 			for time.Since(start) < loadDuration {
-				if err := p.Call(context.Background(), "pool.work", nil, nil); err == nil {
+				if err := p.Call(context.Background(), "work", nil, nil); err == nil {
 					done.Add(1)
 				}
 			}
@@ -102,12 +102,12 @@ func runOverload(b *testing.B, capacity, load float64, limit int) {
 	reg := memoryRegistry(b)
 	svc := &poolService{pool: make(chan struct{}, poolSize)}
 	server := startContainer(b, reg, func(c *Container) {
-		if err := c.Install(svc, Name("pool")); err != nil {
+		if err := c.Install(svc, WithName("pool")); err != nil {
 			b.Fatal(err)
 		}
 	}, WithoutHeartbeat(), WithMaxInFlight(limit))
 	client := startContainer(b, reg, nil, WithoutHeartbeat())
-	p := client.Proxy(server.Endpoint(), ProxyTimeout(callTimeout))
+	p := client.Proxy("pool", WithInstance(server.Endpoint()), WithTimeout(callTimeout))
 	ctx := context.Background()
 
 	var (
@@ -151,7 +151,7 @@ func runOverload(b *testing.B, capacity, load float64, limit int) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			err := p.Call(ctx, "pool.work", nil, nil)
+			err := p.Call(ctx, "work", nil, nil)
 			d := time.Since(t0)
 			switch {
 			case err == nil:

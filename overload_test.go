@@ -25,12 +25,12 @@ func TestMaxInFlightRefusesAtOnce(t *testing.T) {
 	t.Cleanup(func() { close(svc.release) }) // before the server stops, should the test fail early
 	client := startContainer(t, memoryRegistry(t), nil)
 	ctx := testContext(t)
-	p := client.Proxy(server.Endpoint())
+	p := client.Proxy("testsvc", WithInstance(server.Endpoint()))
 
-	blocked := []*Future{p.Defer(ctx, "testsvc.block", nil), p.Defer(ctx, "testsvc.block", nil)}
+	blocked := []*Future{p.Defer(ctx, "block", nil), p.Defer(ctx, "block", nil)}
 	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.block") == 2 }, 5*time.Second, time.Millisecond)
 
-	err := p.Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil)
+	err := p.Call(ctx, "upper", textArgs{Text: "x"}, nil)
 	require.ErrorIs(t, err, ErrNack)
 	assert.ErrorIs(t, err, ErrOverloaded)
 	assert.ErrorContains(t, err, "overloaded")
@@ -38,13 +38,13 @@ func TestMaxInFlightRefusesAtOnce(t *testing.T) {
 	assert.Zero(t, server.metrics.requests("testsvc.upper"), "refused before dispatch")
 
 	var payload string
-	require.NoError(t, p.Call(ctx, "lymph.ping", map[string]any{"payload": "hi"}, &payload),
+	require.NoError(t, p.Interface("lymph").Call(ctx, "ping", map[string]any{"payload": "hi"}, &payload),
 		"heartbeats are not limited: an overloaded instance is alive")
 
 	// Once a slot frees, requests are served again.
 	svc.release <- struct{}{} // one of the two, either
 	require.Eventually(t, func() bool { return server.limited.Load() == 1 }, 5*time.Second, time.Millisecond)
-	out, err := Call[string](ctx, p, "testsvc.upper", textArgs{Text: "y"})
+	out, err := Call[string](ctx, p, "upper", textArgs{Text: "y"})
 	require.NoError(t, err)
 	assert.Equal(t, "Y", out)
 	svc.release <- struct{}{}
@@ -68,10 +68,10 @@ func TestOverloadedCallGoesToAnotherInstance(t *testing.T) {
 		require.NoError(t, clientReg.Register(ctx, inst))
 	}
 	client := startContainer(t, clientReg, nil)
-	blocked := client.Proxy(busy.Endpoint()).Defer(ctx, "testsvc.block", nil)
+	blocked := client.Proxy("testsvc", WithInstance(busy.Endpoint())).Defer(ctx, "block", nil)
 	require.Eventually(t, func() bool { return busy.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
 
-	p := client.Proxy("testsvc", ProxyRoundRobin()) // by load, the busy instance would not be picked
+	p := client.Proxy("testsvc", WithRoundRobin()) // by load, the busy instance would not be picked
 	for i := range 20 {
 		out, err := Call[string](ctx, p, "upper", textArgs{Text: "a"})
 		require.NoError(t, err, "call %d", i)
@@ -87,19 +87,19 @@ func TestOverloadedCallGoesToAnotherInstance(t *testing.T) {
 func TestMaxInFlightPerMethod(t *testing.T) {
 	svc := &testService{release: make(chan struct{})}
 	server := startContainer(t, memoryRegistry(t), func(c *Container) {
-		require.NoError(t, c.Install(svc, Name("testsvc"), MaxInFlight("Block", 1)))
+		require.NoError(t, c.Install(svc, WithName("testsvc"), WithMethodMaxInFlight("Block", 1)))
 	})
 	t.Cleanup(func() { close(svc.release) })
 	client := startContainer(t, memoryRegistry(t), nil)
 	ctx := testContext(t)
-	p := client.Proxy(server.Endpoint())
+	p := client.Proxy("testsvc", WithInstance(server.Endpoint()))
 
-	blocked := p.Defer(ctx, "testsvc.block", nil)
+	blocked := p.Defer(ctx, "block", nil)
 	require.Eventually(t, func() bool { return server.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
-	err := p.Call(ctx, "testsvc.block", nil, nil)
+	err := p.Call(ctx, "block", nil, nil)
 	assert.ErrorIs(t, err, ErrOverloaded)
 	assert.Equal(t, uint64(1), server.metrics.get("testsvc.block", metricOverloaded))
-	out, err := Call[string](ctx, p, "testsvc.upper", textArgs{Text: "u"})
+	out, err := Call[string](ctx, p, "upper", textArgs{Text: "u"})
 	require.NoError(t, err, "other methods are not limited")
 	assert.Equal(t, "U", out)
 	svc.release <- struct{}{}
@@ -107,5 +107,5 @@ func TestMaxInFlightPerMethod(t *testing.T) {
 
 	c, err := NewContainer(WithLogger(quietLogger()))
 	require.NoError(t, err)
-	assert.ErrorContains(t, c.Install(&testService{}, Name("x"), MaxInFlight("NoSuch", 1)), `MaxInFlight("NoSuch"): no such method`)
+	assert.ErrorContains(t, c.Install(&testService{}, WithName("x"), WithMethodMaxInFlight("NoSuch", 1)), `WithMethodMaxInFlight("NoSuch"): it names no method the service serves`)
 }

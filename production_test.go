@@ -85,13 +85,13 @@ func TestCallRefusedByStoppingInstanceGoesElsewhere(t *testing.T) {
 	client := startContainer(t, clientReg, nil)
 
 	// A request in flight keeps the instance draining.
-	blocked := client.Proxy(draining.Endpoint()).Defer(ctx, "testsvc.block", nil)
+	blocked := client.Proxy("testsvc", WithInstance(draining.Endpoint())).Defer(ctx, "block", nil)
 	require.Eventually(t, func() bool { return draining.metrics.requests("testsvc.block") == 1 }, 5*time.Second, time.Millisecond)
 	stopped := make(chan error, 1)
 	go func() { stopped <- draining.Stop(ctx) }()
 	require.Eventually(t, func() bool { return draining.currentPhase() == phaseDraining }, 5*time.Second, time.Millisecond)
 
-	p := client.Proxy("testsvc", ProxyRoundRobin()) // by load, the busy draining instance would never be picked
+	p := client.Proxy("testsvc", WithRoundRobin()) // by load, the busy draining instance would never be picked
 	for i := range 40 {
 		out, err := Call[string](ctx, p, "upper", textArgs{Text: "x" + strconv.Itoa(i)})
 		require.NoError(t, err)
@@ -108,18 +108,18 @@ func TestCallRefusedByStoppingInstanceGoesElsewhere(t *testing.T) {
 func TestDrainingRequestsCanStillCall(t *testing.T) {
 	reg := memoryRegistry(t)
 	downstream := startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&testService{}, Name("downstream")))
+		require.NoError(t, c.Install(&testService{}, WithName("downstream")))
 	})
 	gate := make(chan struct{})
 	relay := &relayService{release: gate, to: downstream.Endpoint()}
 	server, err := NewContainer(WithLogger(quietLogger()), WithRegistry(reg), WithStopGrace(0))
 	require.NoError(t, err)
-	require.NoError(t, server.Install(relay, Name("relay")))
+	require.NoError(t, server.Install(relay, WithName("relay")))
 	require.NoError(t, server.Start(context.Background()))
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
 
-	f := client.Proxy(server.Endpoint()).Defer(ctx, "relay.relay", nil)
+	f := client.Proxy("relay", WithInstance(server.Endpoint())).Defer(ctx, "relay", nil)
 	require.Eventually(t, func() bool { return server.metrics.requests("relay.relay") == 1 }, 5*time.Second, time.Millisecond)
 	stopped := make(chan error, 1)
 	go func() { stopped <- server.Stop(ctx) }()
@@ -140,7 +140,7 @@ type relayService struct {
 // Relay waits for the test, then calls downstream.
 func (s *relayService) Relay(ctx context.Context) (string, error) {
 	<-s.release
-	return Call[string](ctx, s.Proxy(s.to), "downstream.upper", textArgs{Text: "via"})
+	return Call[string](ctx, s.Proxy("downstream", WithInstance(s.to)), "upper", textArgs{Text: "via"})
 }
 
 // A call waiting on an instance that dies (kill -9) fails with
@@ -152,16 +152,16 @@ func TestCallsOnAKilledInstanceFailFast(t *testing.T) {
 	ctx := testContext(t)
 	long, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	p := client.Proxy(endpoint)
-	require.NoError(t, p.Call(ctx, "echo.upper", textArgs{Text: "x"}, nil))
+	p := client.Proxy("echo", WithInstance(endpoint))
+	require.NoError(t, p.Call(ctx, "upper", textArgs{Text: "x"}, nil))
 
-	f := p.Defer(long, "echo.sleep", sleepArgs{Seconds: 3600})
+	f := p.Defer(long, "sleep", sleepArgs{Seconds: 3600})
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	err := f.Get(ctx, nil)
 	require.ErrorIs(t, err, ErrConnectionLost, "not a timeout: the hour-long deadline is far away")
 	assert.Contains(t, err.Error(), "may have been processed")
 	// The next call does not wait either: the instance is known down.
-	assert.ErrorIs(t, p.Call(long, "echo.upper", textArgs{Text: "x"}, nil), ErrNotConnected)
+	assert.ErrorIs(t, p.Call(long, "upper", textArgs{Text: "x"}, nil), ErrNotConnected)
 }
 
 // A frozen instance (SIGSTOP) keeps its connection and its registration;
@@ -176,10 +176,10 @@ func TestFrozenInstanceShedsCallsByLoad(t *testing.T) {
 	defer reg.Close()
 	client := startContainer(t, reg, nil) // default heartbeats: 3 s to unresponsive
 	ctx := testContext(t)
-	p := client.Proxy("echo", ProxyTimeout(2*time.Second))
+	p := client.Proxy("echo", WithTimeout(2*time.Second))
 	seen := map[string]bool{}
 	require.Eventually(t, func() bool {
-		msg, err := client.Request(ctx, "echo", "echo.upper", textArgs{Text: "x"})
+		msg, err := client.Proxy("echo").Request(ctx, "upper", textArgs{Text: "x"})
 		if err == nil {
 			seen[msg.Source] = true
 		}
@@ -225,11 +225,11 @@ func TestOversizedRequestIsRefusedAtOnce(t *testing.T) {
 	long, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
 	big := make([]byte, 5<<20)
-	p := client.Proxy(server.Endpoint())
-	err := p.Call(long, "testsvc.roundtrip", everything{Bytes: big}, nil)
+	p := client.Proxy("testsvc", WithInstance(server.Endpoint()))
+	err := p.Call(long, "roundtrip", everything{Bytes: big}, nil)
 	require.ErrorIs(t, err, ErrNack)
 	assert.Contains(t, err.Error(), reasonTooLarge)
-	out, err := Call[string](ctx, p, "testsvc.upper", textArgs{Text: "after"})
+	out, err := Call[string](ctx, p, "upper", textArgs{Text: "after"})
 	require.NoError(t, err)
 	assert.Equal(t, "AFTER", out)
 }
@@ -239,7 +239,7 @@ func TestOversizedRequestIsRefusedAtOnce(t *testing.T) {
 func TestInstallWhileServing(t *testing.T) {
 	reg := memoryRegistry(t)
 	server := startContainer(t, reg, func(c *Container) {
-		require.NoError(t, c.Install(&testService{}, Name("multi"), Version("1.0.0")))
+		require.NoError(t, c.Install(&testService{}, WithName("multi"), WithVersion("1.0.0")))
 	})
 	client := startContainer(t, reg, nil)
 	ctx := testContext(t)
@@ -248,18 +248,18 @@ func TestInstallWhileServing(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		p := client.Proxy(server.Endpoint(), ProxyVersion("1.0"))
+		p := client.Proxy("multi@1.0", WithInstance(server.Endpoint()))
 		for {
 			select {
 			case <-done:
 				return
 			default:
 			}
-			assert.NoError(t, p.Call(ctx, "multi.upper", textArgs{Text: "x"}, nil))
+			assert.NoError(t, p.Call(ctx, "upper", textArgs{Text: "x"}, nil))
 		}
 	}()
 	for minor := 1; minor <= 20; minor++ {
-		require.NoError(t, server.Install(&testService{}, Name("multi"), Version("1."+strconv.Itoa(minor)+".0")))
+		require.NoError(t, server.Install(&testService{}, WithName("multi"), WithVersion("1."+strconv.Itoa(minor)+".0")))
 	}
 	close(done)
 	wg.Wait()
@@ -295,10 +295,10 @@ func TestSlowRegistryDoesNotFreezeInstall(t *testing.T) {
 	client := startContainer(t, memoryRegistry(t), nil)
 	ctx := testContext(t)
 	installed := make(chan error, 1)
-	go func() { installed <- server.Install(&testService{}, Name("late")) }()
+	go func() { installed <- server.Install(&testService{}, WithName("late")) }()
 	for range 20 {
 		var out string
-		require.NoError(t, client.Proxy(server.Endpoint()).Call(ctx, "lymph.ping", map[string]any{"payload": "p"}, &out))
+		require.NoError(t, client.Proxy("lymph", WithInstance(server.Endpoint())).Call(ctx, "ping", map[string]any{"payload": "p"}, &out))
 		assert.Equal(t, "p", out)
 	}
 	close(reg.release)
@@ -321,7 +321,7 @@ func TestStartFailingWithARequestInFlight(t *testing.T) {
 	var f *Future
 	require.Eventually(t, func() bool {
 		if f == nil || f.err != nil {
-			f = client.Proxy(endpoint).Defer(ctx, "testsvc.block", nil)
+			f = client.Proxy("testsvc", WithInstance(endpoint)).Defer(ctx, "block", nil)
 		}
 		return server.metrics.requests("testsvc.block") == 1
 	}, 5*time.Second, 5*time.Millisecond)
@@ -342,9 +342,9 @@ func TestStartsWhileRegistryIsDown(t *testing.T) {
 	client := startContainer(t, memoryRegistry(t), nil)
 	ctx := testContext(t)
 	var status map[string]any
-	require.NoError(t, client.Proxy(server.Endpoint()).Call(ctx, "lymph.status", nil, &status))
+	require.NoError(t, client.Proxy("lymph", WithInstance(server.Endpoint())).Call(ctx, "status", nil, &status))
 	assert.Equal(t, "pending", status["registration"])
-	out, err := Call[string](ctx, client.Proxy(server.Endpoint()), "testsvc.upper", textArgs{Text: "x"})
+	out, err := Call[string](ctx, client.Proxy("testsvc", WithInstance(server.Endpoint())), "upper", textArgs{Text: "x"})
 	require.NoError(t, err)
 	assert.Equal(t, "X", out)
 
@@ -353,7 +353,7 @@ func TestStartsWhileRegistryIsDown(t *testing.T) {
 		got, err := inner.Lookup(ctx, "testsvc")
 		return err == nil && len(got) == 1
 	}, 5*time.Second, 5*time.Millisecond)
-	require.NoError(t, client.Proxy(server.Endpoint()).Call(ctx, "lymph.status", nil, &status))
+	require.NoError(t, client.Proxy("lymph", WithInstance(server.Endpoint())).Call(ctx, "status", nil, &status))
 	assert.Equal(t, "registered", status["registration"])
 }
 
@@ -429,7 +429,7 @@ func (s *versionedRPC) Version(ctx context.Context) (string, error) { return "v-
 // is served; the promoted ones never are.
 func TestMethodNamedLikeInterfacesOwnIsServed(t *testing.T) {
 	reg := memoryRegistry(t)
-	server := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&versionedRPC{}, Name("vs"))) })
+	server := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&versionedRPC{}, WithName("vs"))) })
 	client := startContainer(t, reg, nil)
 	out, err := Call[string](testContext(t), client.Proxy("vs"), "version", nil)
 	require.NoError(t, err)
@@ -480,17 +480,17 @@ func (*bigService) Big(ctx context.Context, args sizeArgs) ([]byte, error) {
 // so, instead of leaving it to its deadline.
 func TestOversizedReplyFailsTheCall(t *testing.T) {
 	reg := memoryRegistry(t)
-	server := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&bigService{}, Name("big"))) }, WithMaxMessageSize(8<<20))
+	server := startContainer(t, reg, func(c *Container) { require.NoError(t, c.Install(&bigService{}, WithName("big"))) }, WithMaxMessageSize(8<<20))
 	client := startContainer(t, reg, nil) // 4 MiB, the default
 	ctx := testContext(t)
 	long, cancel := context.WithTimeout(ctx, time.Hour)
 	defer cancel()
-	p := client.Proxy(server.Endpoint())
-	err := p.Call(long, "big.big", sizeArgs{Size: 5 << 20}, nil)
+	p := client.Proxy("big", WithInstance(server.Endpoint()))
+	err := p.Call(long, "big", sizeArgs{Size: 5 << 20}, nil)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, ErrTimeout)
 	assert.Contains(t, err.Error(), "larger than the message size limit")
 	var out []byte
-	require.NoError(t, p.Call(ctx, "big.big", sizeArgs{Size: 10}, &out), "the connection still works")
+	require.NoError(t, p.Call(ctx, "big", sizeArgs{Size: 10}, &out), "the connection still works")
 	assert.Len(t, out, 10)
 }

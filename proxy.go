@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -13,99 +14,148 @@ import (
 	"github.com/lymphgo/lymph/registry"
 )
 
-// Proxy calls the methods of one service: lymph's proxy. It is cheap to make
-// and safe for concurrent use. The proxy does not check that a method
-// exists: it sends the request, and the server's NACK (or the timeout) says
-// so.
+// Proxy calls the methods of one interface on the instances of one
+// service: lymph's proxy. It separates where a call goes from what it
+// calls. Where: the instances of the service named at Container.Proxy,
+// found in the registry (those whose version satisfies the name's
+// constraint) and balanced, or the one instance WithInstance names. What:
+// an interface of those instances, the service's own by default, another
+// with Interface; Call's method completes the subject "interface.method".
+//
+// A proxy is cheap to make and safe for concurrent use. It does not check
+// that a method exists: it sends the request, and the server's NACK (or
+// the timeout) says so.
 type Proxy struct {
 	c       *Container
-	name    string   // service name; "" when the proxy targets an endpoint
-	fixed   []string // the one tcp:// endpoint, when name is ""
-	badAddr error    // why the address cannot be called, found at Proxy
+	service string   // NAME: whose instances are called
+	iface   string   // the interface called: subjects are iface.method
+	fixed   []string // WithInstance's endpoint: no registry lookup
+	version string   // the constraint: selects the instances
+	header  string   // the version header: version, for interface service only
+	err     error    // why the proxy cannot call, found at Proxy
 	opts    proxyOptions
-	next    atomic.Uint64 // round-robin position
+	// next is the round-robin position: own's address, or the position of
+	// the proxy Interface derived this one from, so they take turns together.
+	next *atomic.Uint64
+	own  atomic.Uint64
 }
 
-// ProxyOption configures a Proxy.
-type ProxyOption func(*proxyOptions)
+// proxyOption is a ProxyOption made of a function.
+type proxyOption func(*proxyOptions)
+
+func (f proxyOption) applyProxy(o *proxyOptions) { f(o) }
 
 type proxyOptions struct {
+	errs       []error       // out-of-range option values: every call fails
 	timeout    time.Duration // 0: the container's default
-	version    string
 	idempotent bool
 	roundRobin bool
+	instance   string // WithInstance
 }
 
-// ProxyTimeout sets how long the proxy's calls wait for a reply. A context
-// deadline that comes sooner still wins.
-func ProxyTimeout(d time.Duration) ProxyOption {
-	return func(o *proxyOptions) { o.timeout = d }
-}
-
-// ProxyVersion asks for instances whose interface version satisfies v
-// ("1.2" means >=1.2.0, <2.0.0) and sends v as the request's version header.
-func ProxyVersion(v string) ProxyOption {
-	return func(o *proxyOptions) { o.version = v }
-}
-
-// ProxyIdempotent declares the proxy's methods safe to run twice: a request
+// WithIdempotent declares the proxy's methods safe to run twice: a request
 // whose send failed after it may have left the process is retried on
-// another instance. Without it, only requests known not to have left are
+// another instance. By default only requests known not to have left are
 // retried, so a server never sees a duplicate.
-func ProxyIdempotent() ProxyOption {
-	return func(o *proxyOptions) { o.idempotent = true }
+func WithIdempotent() ProxyOption {
+	return proxyOption(func(o *proxyOptions) { o.idempotent = true })
 }
 
-// ProxyRoundRobin picks instances in turn instead of by load. The default
+// WithRoundRobin picks instances in turn instead of by load. The default
 // picks two live instances at random and sends to the one with fewer calls
 // outstanding (the "power of two choices"), so a slow or frozen instance
 // stops getting new calls as soon as its calls pile up.
-func ProxyRoundRobin() ProxyOption {
-	return func(o *proxyOptions) { o.roundRobin = true }
+func WithRoundRobin() ProxyOption {
+	return proxyOption(func(o *proxyOptions) { o.roundRobin = true })
 }
 
-// Proxy returns a proxy to address: a service name, resolved through the
-// registry on each call ("echo", or "echo@1.2" to ask for a version), or a
-// literal endpoint "tcp://host:port". A proxy to a name sends method m as
-// subject "name.m"; a proxy to an endpoint takes full subjects
-// ("echo.upper"), since an endpoint can serve several interfaces. An
-// address that cannot work (empty, or a version that does not parse) makes
-// every call fail with an error saying why.
-func (c *Container) Proxy(address string, opts ...ProxyOption) *Proxy {
+// WithInstance sends the proxy's calls to the one instance at endpoint,
+// tcp://host:port, without asking the registry. By default a proxy calls
+// the instances the registry knows of the service. An endpoint that is not
+// tcp://host:port makes every call of the proxy fail.
+func WithInstance(endpoint string) ProxyOption {
+	if err := checkEndpoint(endpoint); err != nil {
+		err = fmt.Errorf("lymph: WithInstance: %w", err)
+		return proxyOption(func(o *proxyOptions) { o.errs = append(o.errs, err) })
+	}
+	return proxyOption(func(o *proxyOptions) { o.instance = endpoint })
+}
+
+// Proxy returns a proxy to the interface service of the instances of
+// service. service is NAME or NAME@CONSTRAINT: the instances of NAME in
+// the registry, those whose version satisfies CONSTRAINT when there is one
+// ("1.2" means >=1.2.0,<2.0.0), or the instance WithInstance names. The
+// proxy calls interface NAME (p.Call(ctx, "upper", ...) sends the subject
+// "NAME.upper"), and sends CONSTRAINT as those requests' version header:
+// it is that interface's version. Interface derives a proxy to another
+// interface of the same instances.
+//
+// A service that cannot work (empty, an endpoint, a bad constraint) or an
+// option value out of its range makes every call of the proxy fail with
+// an error saying why; making the proxy does not fail.
+func (c *Container) Proxy(service string, opts ...ProxyOption) *Proxy {
 	p := &Proxy{c: c}
+	p.next = &p.own // no allocation of its own: proxies are made per call too
 	for _, o := range opts {
-		o(&p.opts)
+		if o == nil {
+			p.opts.errs = append(p.opts.errs, errors.New("lymph: proxy: a nil option"))
+			continue
+		}
+		o.applyProxy(&p.opts)
+	}
+	name, constraint, _ := strings.Cut(service, "@")
+	p.service, p.iface, p.version, p.header = name, name, constraint, constraint
+	if p.opts.instance != "" {
+		p.fixed = []string{p.opts.instance}
 	}
 	switch {
-	case address == "":
-		p.badAddr = errors.New("lymph: proxy address is empty (want a service name or tcp://host:port)")
-	case strings.HasPrefix(address, "tcp://"):
-		p.fixed = []string{address}
-	default:
-		name, version, _ := strings.Cut(address, "@")
-		p.name = name
-		if version != "" && p.opts.version == "" {
-			p.opts.version = version
-		}
-		if name == "" {
-			p.badAddr = fmt.Errorf("lymph: proxy address %q has no service name", address)
-		}
+	case service == "":
+		p.err = errors.New("lymph: proxy: the service name is empty")
+	case strings.HasPrefix(service, "tcp://"):
+		p.err = fmt.Errorf("lymph: proxy %q: an endpoint is not a service name: use c.Proxy(name, lymph.WithInstance(endpoint))", service)
+	case name == "":
+		p.err = fmt.Errorf("lymph: proxy %q: the service name is empty", service)
+	case len(p.opts.errs) > 0:
+		p.err = errors.Join(p.opts.errs...)
 	}
-	if p.badAddr == nil && p.opts.version != "" {
-		if _, err := registry.ParseConstraint(p.opts.version); err != nil {
-			p.badAddr = fmt.Errorf("lymph: proxy %q: %w", address, err)
+	if p.err == nil && constraint != "" {
+		if _, err := registry.ParseConstraint(constraint); err != nil {
+			p.err = fmt.Errorf("lymph: proxy %q: %w", service, err)
 		}
 	}
 	return p
 }
 
-// Call calls method with args (a struct with msgpack tags, or a map: the
-// keyword arguments; nil for none) and decodes the reply into result (a
-// pointer, or nil to discard it). It waits until the reply, the context's
-// end, or the timeout: the context's deadline, else the proxy's timeout,
-// else the container's (3 s by default).
+// Interface returns a proxy to another interface of the same instances:
+// the same service, constraint, instance and options, and so the same
+// balancing. Its calls send the subject "name.method" and no version
+// header (the constraint is the service's interface's version), unless
+// name is the service's own interface:
+//
+//	c.Proxy("echo@1.2").Interface("lymph").Call(ctx, "status", nil, &st)
+//
+// asks an echo 1.x instance for lymph.status. An empty name makes every
+// call fail.
+func (p *Proxy) Interface(name string) *Proxy {
+	q := &Proxy{c: p.c, service: p.service, iface: name, fixed: p.fixed, version: p.version,
+		err: p.err, opts: p.opts, next: p.next}
+	if name == p.service {
+		q.header = p.version
+	}
+	if q.err == nil && name == "" {
+		q.err = errors.New("lymph: Proxy.Interface: the interface name is empty")
+	}
+	return q
+}
+
+// Call calls method with args (a struct with msgpack tags, a pointer to
+// one, or a map with string keys: the keyword arguments; nil for none)
+// and decodes the reply into result (a pointer, or nil to discard it). It
+// waits until the reply, the context's end, or the timeout: the context's
+// deadline, else the proxy's timeout, else the container's (3 s by
+// default). Arguments of another kind fail here, before anything is sent.
 func (p *Proxy) Call(ctx context.Context, method string, args, result any) error {
-	subject, err := p.subject(method)
+	subject, err := p.prepare(method, args)
 	if err != nil {
 		return err
 	}
@@ -141,11 +191,22 @@ func (p *Proxy) call(ctx context.Context, subject string, args, result any, cc *
 // the reply. The call's deadline is fixed here, from ctx and the timeouts,
 // and cancelling ctx abandons the call.
 func (p *Proxy) Defer(ctx context.Context, method string, args any) *Future {
-	subject, err := p.subject(method)
+	subject, err := p.prepare(method, args)
 	if err != nil {
-		return failedFuture(method, err)
+		return failedFuture(p.iface+"."+method, err)
 	}
 	return p.c.deferCall(ctx, p, subject, args)
+}
+
+// Request sends one request for method and waits for the reply, lymph's
+// low-level request: it returns the reply message undecoded, and for a
+// NACK or an ERROR reply also ErrNack or the *RemoteError.
+func (p *Proxy) Request(ctx context.Context, method string, args any) (*Message, error) {
+	subject, err := p.prepare(method, args)
+	if err != nil {
+		return nil, err
+	}
+	return p.c.deferCall(ctx, p, subject, args).Message(ctx)
 }
 
 // Call is Proxy.Call with a typed result:
@@ -157,32 +218,39 @@ func Call[R any](ctx context.Context, p *Proxy, method string, args any) (R, err
 	return out, err
 }
 
-func (p *Proxy) subject(method string) (string, error) {
-	if p.badAddr != nil {
-		return "", p.badAddr
+// prepare checks a call before anything is sent and returns its subject.
+func (p *Proxy) prepare(method string, args any) (string, error) {
+	if p.err != nil {
+		return "", p.err
 	}
-	if p.name != "" {
-		return p.name + "." + method, nil
+	switch {
+	case method == "":
+		return "", fmt.Errorf("lymph: %s: the method name is empty", p.iface)
+	case strings.IndexByte(method, '.') >= 0:
+		return "", fmt.Errorf("lymph: method %q: a method name has no '.'; use Proxy.Interface to call another interface", method)
 	}
-	if _, _, ok := splitSubject(method); !ok {
-		return "", fmt.Errorf("lymph: a proxy to an endpoint takes full subjects (interface.method), got %q", method)
+	subject := p.iface + "." + method
+	if err := checkArgs(subject, args); err != nil {
+		return "", err
 	}
-	return method, nil
+	return subject, nil
 }
 
-// Request sends one request with the full subject ("echo.upper") to address
-// (a service name or a tcp:// endpoint) and waits for the reply, lymph's
-// low-level request. It returns the reply message; for a NACK or an ERROR
-// reply also ErrNack or the *RemoteError.
-func (c *Container) Request(ctx context.Context, address, subject string, args any) (*Message, error) {
-	if _, _, ok := splitSubject(subject); !ok {
-		return nil, fmt.Errorf("lymph: request subject must be interface.method, got %q", subject)
+// checkArgs rejects arguments that cannot be lymph keyword arguments, so
+// that the caller learns of the mistake here rather than from a NACK.
+func checkArgs(subject string, args any) error {
+	switch args.(type) {
+	case nil, map[string]any, codec.Raw: // codec.Raw: the CLI's pre-encoded keyword arguments
+		return nil
 	}
-	p := c.Proxy(address)
-	if p.badAddr != nil {
-		return nil, p.badAddr
+	t := reflect.TypeOf(args)
+	if t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.Struct {
+		return nil
 	}
-	return c.deferCall(ctx, p, subject, args).Message(ctx)
+	if t.Kind() == reflect.Struct || (t.Kind() == reflect.Map && t.Key().Kind() == reflect.String) {
+		return nil
+	}
+	return fmt.Errorf("lymph: %s: arguments must be a struct or a map with string keys (lymph keyword arguments), not %T", subject, args)
 }
 
 // deferCall sends a request whose reply a Future waits for, through the
@@ -236,7 +304,7 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 		traceID = id
 	}
 	// The deadline travels (deadline.go), with the caller's extra headers.
-	headers, body, err := codec.MarshalRequest(traceID, p.opts.version, timeoutMillis(timeout), requestHeaders(ctx), args)
+	headers, body, err := codec.MarshalRequest(traceID, p.header, timeoutMillis(timeout), requestHeaders(ctx), args)
 	if err != nil {
 		return "", fmt.Errorf("lymph: %s: encoding arguments: %w", subject, err)
 	}
@@ -249,7 +317,7 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 	// transport's write timeout, so the wait is bounded without a context
 	// of our own (three allocations a call).
 	pc := pendingCall{w: w, subject: subject, deadline: time.Now().Add(timeout)}
-	if p.name != "" {
+	if p.fixed == nil { // a refusal can go to another instance
 		pc.proxy, pc.ctx, pc.headers, pc.body = p, ctx, headers, body
 	}
 	var tried [maxTries]string
@@ -275,7 +343,7 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 		c.logger.Debug("instance unreachable, trying another", "subject", subject, "endpoint", endpoint, "error", err)
 	}
 	if err == nil {
-		err = fmt.Errorf("%w: no reachable instance of %q", ErrNotConnected, p.name)
+		err = fmt.Errorf("%w: no reachable instance of %q", ErrNotConnected, p.service)
 	}
 	return "", sendError(subject, err)
 }
@@ -326,12 +394,14 @@ var emptyArgs = map[string]any{}
 // sendError translates the transport's errors into the package's.
 func sendError(subject string, err error) error {
 	switch {
-	case errors.Is(err, ErrNotConnected), errors.Is(err, ErrLookupFailure), errors.Is(err, ErrTimeout):
+	case errors.Is(err, ErrNotConnected), errors.Is(err, ErrLookupFailure), errors.Is(err, ErrTimeout), errors.Is(err, ErrCancelled):
 		return err
 	case errors.Is(err, transport.ErrNotConnected):
 		return fmt.Errorf("%w: %s: %v", ErrNotConnected, subject, err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%w: %s: %v", ErrTimeout, subject, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%w: %s: %v", ErrCancelled, subject, err)
 	}
 	return fmt.Errorf("lymph: %s: %w", subject, err)
 }
@@ -354,18 +424,18 @@ func (p *Proxy) timeout(ctx context.Context) time.Duration {
 
 // endpoints lists the instances the proxy may call. The slice is shared.
 func (p *Proxy) endpoints(ctx context.Context) ([]string, error) {
-	if p.name == "" {
+	if p.fixed != nil {
 		return p.fixed, nil
 	}
-	eps, err := p.c.resolver.endpoints(ctx, p.name, p.opts.version)
+	eps, err := p.c.resolver.endpoints(ctx, p.service, p.version)
 	if err != nil {
 		return nil, err
 	}
 	if len(eps) == 0 {
-		if p.opts.version != "" {
-			return nil, fmt.Errorf("%w: no instance of %q with a version %s", ErrLookupFailure, p.name, p.opts.version)
+		if p.version != "" {
+			return nil, fmt.Errorf("%w: no instance of %q with a version %s", ErrLookupFailure, p.service, p.version)
 		}
-		return nil, fmt.Errorf("%w: no instance of %q", ErrLookupFailure, p.name)
+		return nil, fmt.Errorf("%w: no instance of %q", ErrLookupFailure, p.service)
 	}
 	return eps, nil
 }

@@ -8,12 +8,12 @@ import (
 type headersKey struct{}
 type requestKey struct{}
 
-// WithRequestHeader returns a context whose calls send the extra request
+// ContextWithHeader returns a context whose calls send the extra request
 // header key: value (Python lymph keeps and ignores headers it does not
 // know; a Go method reads them with IncomingRequest). lymph's own headers
 // (trace_id, version, timeout_ms) cannot be set this way. The value must
 // be msgpack-encodable; text and numbers travel everywhere.
-func WithRequestHeader(ctx context.Context, key string, value any) context.Context {
+func ContextWithHeader(ctx context.Context, key string, value any) context.Context {
 	old, _ := ctx.Value(headersKey{}).(map[string]any)
 	h := make(map[string]any, len(old)+1)
 	maps.Copy(h, old)

@@ -92,15 +92,17 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 	}
 
 	methods := map[string]*method{}
+	failed := map[string]bool{} // already reported: options naming them are not
 	var problems []error
 	for i := 0; i < t.NumMethod(); i++ {
 		rm := t.Method(i)
-		if promoted(rm.Name, v.Method(i).Type()) || isHook(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || rm.Name == "LymphDocs" {
+		if promoted(rm.Name, v.Method(i).Type()) || isHook(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || cfg.handles(rm.Name) || rm.Name == "LymphDocs" {
 			continue
 		}
 		m, err := describeMethod(rm, v.Method(i))
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s.%s: %w", typeName, rm.Name, err))
+			failed[rm.Name] = true
 			continue
 		}
 		if other, dup := methods[m.name]; dup {
@@ -118,9 +120,32 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 		m.raises = raises
 		methods[m.name] = m
 	}
-	for name := range cfg.raises {
+	// An option naming a method the service does not serve is a typo or a
+	// rename: say so, rather than serve without the option.
+	served := func(goName string) bool {
+		if failed[goName] {
+			return true
+		}
+		for _, m := range methods {
+			if m.goName == goName {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range sortedKeys(cfg.raises) {
+		if !served(name) {
+			problems = append(problems, fmt.Errorf("%s: WithRaises(%q): it names no method the service serves", typeName, name))
+		}
+	}
+	for _, name := range sortedKeys(cfg.docs) {
+		if !served(name) {
+			problems = append(problems, fmt.Errorf("%s: WithDoc(%q): it names no method the service serves", typeName, name))
+		}
+	}
+	for _, name := range sortedKeys(cfg.exclude) {
 		if _, ok := t.MethodByName(name); !ok {
-			problems = append(problems, fmt.Errorf("%s: Raises names %s, which is not a method", typeName, name))
+			problems = append(problems, fmt.Errorf("%s: WithoutMethods(%q): the service has no exported method of that name", typeName, name))
 		}
 	}
 	if len(problems) == 0 && len(methods) == 0 && len(cfg.handlers) == 0 { // events: handlers-only interfaces are fine
@@ -214,7 +239,7 @@ func declaredErrors(errs []error) ([]declaredError, error) {
 		}
 		t := reflect.TypeOf(e)
 		if t == nil || t.Kind() != reflect.Pointer || !reflect.ValueOf(e).IsNil() {
-			return nil, fmt.Errorf("Raises takes *lymph.ErrorType values or typed nil pointers of error types, not %v (%T)", e, e)
+			return nil, fmt.Errorf("WithRaises takes *lymph.ErrorType values or typed nil pointers of error types, not %v (%T)", e, e)
 		}
 		out = append(out, declaredError{typeName: t.Elem().Name(), errType: t})
 	}

@@ -130,11 +130,11 @@ func (e *notFound) Error() string { return "no " + e.key }
 func TestRaisesValidation(t *testing.T) {
 	_, err := describeMethods(&shapes{}, &installConfig{raises: map[string][]error{"Full": {context.Canceled}}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "Raises takes *lymph.ErrorType values or typed nil pointers")
+	assert.Contains(t, err.Error(), "WithRaises takes *lymph.ErrorType values or typed nil pointers")
 
 	_, err = describeMethods(&shapes{}, &installConfig{raises: map[string][]error{"Missing": {NewErrorType("X")}}})
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "Raises names Missing, which is not a method")
+	assert.Contains(t, err.Error(), `WithRaises("Missing"): it names no method the service serves`)
 
 	methods, err := describeMethods(&shapes{}, &installConfig{raises: map[string][]error{"Full": {NewErrorType("Nope"), (*notFound)(nil)}}})
 	require.NoError(t, err)
@@ -150,8 +150,8 @@ func TestInstallRules(t *testing.T) {
 	var plain struct{ X int }
 	assert.ErrorContains(t, c.Install(&plain), "must be a pointer to a struct that embeds lymph.Interface")
 	assert.ErrorContains(t, c.Install((*shapes)(nil)), "want a non-nil pointer")
-	assert.ErrorContains(t, c.Install(&shapes{}, Name("lymph")), "builtin")
-	assert.ErrorContains(t, c.Install(&shapes{}, Version("not-a-version")), "version")
+	assert.ErrorContains(t, c.Install(&shapes{}, WithName("lymph")), "builtin")
+	assert.ErrorContains(t, c.Install(&shapes{}, WithVersion("not-a-version")), "version")
 
 	s := &shapes{}
 	require.NoError(t, c.Install(s))
@@ -159,9 +159,9 @@ func TestInstallRules(t *testing.T) {
 	assert.Same(t, c, s.Container())
 	assert.ErrorContains(t, c.Install(s), "already installed")
 	assert.ErrorContains(t, c.Install(&shapes{}), "already installed")
-	require.NoError(t, c.Install(&shapes{}, Version("1.2.0")))
+	require.NoError(t, c.Install(&shapes{}, WithVersion("1.2.0")))
 	v := &shapes{}
-	require.NoError(t, c.Install(v, Name("svc@1.3.0")), "lymph's name@version form")
+	require.NoError(t, c.Install(v, WithName("svc@1.3.0")), "lymph's name@version form")
 	assert.Equal(t, "svc", v.Name())
 	assert.Equal(t, "1.3.0", v.Version())
 

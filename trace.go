@@ -16,9 +16,10 @@ func TraceID(ctx context.Context) string {
 	return id
 }
 
-// WithTraceID returns a context that carries id as its trace id. Calls made
-// with it send id as the request's trace_id header.
-func WithTraceID(ctx context.Context, id string) context.Context {
+// ContextWithTraceID returns a context that carries id as its trace id.
+// Calls made with it send id as the request's trace_id header; without it
+// a call outside any request starts a trace of its own.
+func ContextWithTraceID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, traceKey{}, id)
 }
 

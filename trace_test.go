@@ -22,7 +22,7 @@ func TestTraceIDPropagation(t *testing.T) {
 
 	t.Run("the caller's id reaches the handler and comes back", func(t *testing.T) {
 		id := NewTraceID()
-		msg, err := client.Request(WithTraceID(ctx, id), "testsvc", "testsvc.trace", nil)
+		msg, err := client.Proxy("testsvc").Request(ContextWithTraceID(ctx, id), "trace", nil)
 		require.NoError(t, err)
 		var seen string
 		require.NoError(t, msg.Decode(&seen))
@@ -39,7 +39,7 @@ func TestTraceIDPropagation(t *testing.T) {
 	})
 	t.Run("calls made from a handler carry its id", func(t *testing.T) {
 		id := NewTraceID()
-		ids, err := Call[[]string](WithTraceID(ctx, id), p, "forward", forwardArgs{To: "testsvc"})
+		ids, err := Call[[]string](ContextWithTraceID(ctx, id), p, "forward", forwardArgs{To: "testsvc"})
 		require.NoError(t, err)
 		assert.Equal(t, []string{id, id}, ids)
 	})
@@ -71,7 +71,7 @@ func TestFailuresAreLoggedWithTheTraceID(t *testing.T) {
 	client := startContainer(t, reg, nil)
 
 	id := NewTraceID()
-	ctx := WithTraceID(testContext(t), id)
+	ctx := ContextWithTraceID(testContext(t), id)
 	require.ErrorIs(t, client.Proxy("testsvc").Call(ctx, "panic", nil, nil), ErrNack)
 	require.ErrorIs(t, client.Proxy("testsvc").Call(ctx, "undeclared", nil, nil), ErrNack)
 
@@ -92,5 +92,5 @@ func TestFailuresAreLoggedWithTheTraceID(t *testing.T) {
 
 func TestTraceIDContext(t *testing.T) {
 	assert.Equal(t, "", TraceID(context.Background()))
-	assert.Equal(t, "abc", TraceID(WithTraceID(context.Background(), "abc")))
+	assert.Equal(t, "abc", TraceID(ContextWithTraceID(context.Background(), "abc")))
 }

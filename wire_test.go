@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func installTestService(svc *testService) func(c *Container) {
 		if svc.release == nil {
 			svc.release = make(chan struct{})
 		}
-		err := c.Install(svc, Name("testsvc"), Raises("Fail", errNope), Raises("FailTyped", (*notFound)(nil)))
+		err := c.Install(svc, WithName("testsvc"), WithRaises("Fail", errNope), WithRaises("FailTyped", (*notFound)(nil)))
 		if err != nil {
 			panic(err)
 		}
@@ -174,7 +175,7 @@ func TestErrorTableOverTCP(t *testing.T) {
 		assert.ErrorIs(t, p.Call(ctx, "no_such_method", nil, nil), ErrNack)
 	})
 	t.Run("unknown interface", func(t *testing.T) {
-		_, err := client.Request(ctx, p.c.Proxy("testsvc").nameEndpoint(t, ctx), "nosuch.method", nil)
+		_, err := client.Proxy("nosuch", WithInstance(p.c.Proxy("testsvc").nameEndpoint(t, ctx))).Request(ctx, "method", nil)
 		assert.ErrorIs(t, err, ErrNack)
 	})
 	t.Run("bad arguments", func(t *testing.T) {
@@ -182,8 +183,8 @@ func TestErrorTableOverTCP(t *testing.T) {
 			"missing":    map[string]any{},
 			"extra":      map[string]any{"text": "a", "other": 1},
 			"ill-typed":  map[string]any{"text": 42},
-			"not a map":  []any{"a"},
-			"for a bare": nil, // handled below
+			"not a map":  encoded(t, []any{"a"}), // past the caller's own check
+			"for a bare": nil,                    // handled below
 		} {
 			if args == nil {
 				continue
@@ -193,6 +194,15 @@ func TestErrorTableOverTCP(t *testing.T) {
 		assert.ErrorIs(t, p.Call(ctx, "undeclared", map[string]any{"unexpected": 1}, nil), ErrNack,
 			"a method without arguments refuses keyword arguments")
 
+		// Arguments that cannot be keyword arguments fail at the caller,
+		// before anything is sent.
+		for _, args := range []any{[]any{"a"}, "text", 42, &[]string{}, map[int]string{1: "a"}} {
+			err := p.Call(ctx, "upper", args, nil)
+			require.Error(t, err, "%T", args)
+			assert.NotErrorIs(t, err, ErrNack, "%T", args)
+			assert.EqualError(t, err, fmt.Sprintf("lymph: testsvc.upper: arguments must be a struct or a map with string keys (lymph keyword arguments), not %T", args))
+		}
+
 		// msgpack reads an extension's data as a map where it wants a
 		// map; 3 MiB of nested arrays hidden that way, as the argument
 		// of lymph.ping (an any), once overflowed the server's stack.
@@ -201,10 +211,10 @@ func TestErrorTableOverTCP(t *testing.T) {
 		hidden = append(append(hidden, bytes.Repeat([]byte{0x91}, 3<<20)...), 0xc0)
 		body := binary.BigEndian.AppendUint32([]byte{0xc9}, uint32(len(hidden)))
 		body = append(append(body, 5), hidden...)
-		ping := client.Proxy(server.Endpoint())
-		assert.ErrorIs(t, ping.Call(ctx, "lymph.ping", codec.Raw(body), nil), ErrNack, "an extension hiding a map")
+		ping := client.Proxy("lymph", WithInstance(server.Endpoint()))
+		assert.ErrorIs(t, ping.Call(ctx, "ping", codec.Raw(body), nil), ErrNack, "an extension hiding a map")
 		var out string
-		require.NoError(t, ping.Call(ctx, "lymph.ping", map[string]any{"payload": "still here"}, &out))
+		require.NoError(t, ping.Call(ctx, "ping", map[string]any{"payload": "still here"}, &out))
 		assert.Equal(t, "still here", out)
 	})
 	t.Run("timeout", func(t *testing.T) {
@@ -219,7 +229,7 @@ func TestErrorTableOverTCP(t *testing.T) {
 		assert.ErrorIs(t, err, ErrLookupFailure)
 	})
 	t.Run("dead endpoint", func(t *testing.T) {
-		err := client.Proxy(deadEndpoint(t)).Call(ctx, "testsvc.upper", textArgs{Text: "x"}, nil)
+		err := client.Proxy("testsvc", WithInstance(deadEndpoint(t))).Call(ctx, "upper", textArgs{Text: "x"}, nil)
 		assert.ErrorIs(t, err, ErrNotConnected)
 	})
 	t.Run("values survive the trip", func(t *testing.T) {
@@ -240,4 +250,13 @@ func (p *Proxy) nameEndpoint(t *testing.T, ctx context.Context) string {
 	require.NoError(t, err)
 	require.Len(t, endpoints, 1)
 	return endpoints[0]
+}
+
+// encoded is v as msgpack, sent as it is: a body a Go caller's own checks
+// would not let through.
+func encoded(t *testing.T, v any) codec.Raw {
+	t.Helper()
+	b, err := codec.Marshal(v)
+	require.NoError(t, err)
+	return codec.Raw(b)
 }

@@ -27,8 +27,8 @@ func (*echoService) Echo(ctx context.Context, args echoArgs) (string, error) {
 // in-process registry (the client calls the server's endpoint directly, so
 // nothing is looked up), no heartbeat traffic competing with the calls, and
 // no logging.
-func lymphOptions(extra ...lymph.Option) []lymph.Option {
-	return append([]lymph.Option{
+func lymphOptions(extra ...lymph.ContainerOption) []lymph.ContainerOption {
+	return append([]lymph.ContainerOption{
 		lymph.WithEndpoint("tcp://127.0.0.1:0"),
 		lymph.WithRegistryURL("memory:"),
 		lymph.WithoutHeartbeat(),
@@ -48,12 +48,12 @@ func serveLymphPoll() (addr string, stop func() error, err error) {
 	return serveLymphWith(busyPoll)
 }
 
-func serveLymphWith(extra ...lymph.Option) (addr string, stop func() error, err error) {
+func serveLymphWith(extra ...lymph.ContainerOption) (addr string, stop func() error, err error) {
 	c, err := lymph.NewContainer(lymphOptions(extra...)...)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := c.Install(&echoService{}, lymph.Name("echo")); err != nil {
+	if err := c.Install(&echoService{}, lymph.WithName("echo")); err != nil {
 		return "", nil, err
 	}
 	if err := c.Start(context.Background()); err != nil {
@@ -79,7 +79,7 @@ func dialLymphPoll(addr string) (echoClient, error) {
 	return dialLymphWith(addr, busyPoll)
 }
 
-func dialLymphWith(addr string, extra ...lymph.Option) (echoClient, error) {
+func dialLymphWith(addr string, extra ...lymph.ContainerOption) (echoClient, error) {
 	c, err := lymph.NewContainer(lymphOptions(extra...)...)
 	if err != nil {
 		return nil, err
@@ -87,12 +87,12 @@ func dialLymphWith(addr string, extra ...lymph.Option) (echoClient, error) {
 	if err := c.Start(context.Background()); err != nil {
 		return nil, err
 	}
-	return &lymphClient{c: c, proxy: c.Proxy(addr)}, nil
+	return &lymphClient{c: c, proxy: c.Proxy("echo", lymph.WithInstance(addr))}, nil
 }
 
 func (l *lymphClient) Echo(ctx context.Context, text string) (string, error) {
 	var out string
-	err := l.proxy.Call(ctx, "echo.echo", echoArgs{Text: text}, &out)
+	err := l.proxy.Call(ctx, "echo", echoArgs{Text: text}, &out)
 	return out, err
 }
 

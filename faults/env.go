@@ -199,7 +199,7 @@ func (e *env) metrics(endpoint string) ([]any, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, 2*time.Second)
 	defer cancel()
 	var out []any
-	err := e.probe.Proxy(endpoint).Call(ctx, "lymph.get_metrics", nil, &out)
+	err := e.probe.Proxy("lymph", lymph.WithInstance(endpoint)).Call(ctx, "get_metrics", nil, &out)
 	return out, err
 }
 

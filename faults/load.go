@@ -126,16 +126,21 @@ type caller struct {
 	prefix string // unique per driver process
 	seq    atomic.Int64
 	pad    string
-	method string // "echo", or "echo.echo" through a proxy to an endpoint
+	method string // echo's echo
 }
 
 func newCaller(cfg driverConfig) *caller {
-	method := "echo"
-	if strings.Contains(cfg.address, "://") {
-		method = "echo.echo"
-	}
 	return &caller{cfg: cfg, prefix: fmt.Sprintf("t%d-%d-", os.Getpid(), time.Now().UnixNano()),
-		pad: strings.Repeat("x", cfg.size), method: method}
+		pad: strings.Repeat("x", cfg.size), method: "echo"}
+}
+
+// proxyTo is the proxy to echo at address: a service name, or one
+// instance's endpoint.
+func proxyTo(c *lymph.Container, address string) *lymph.Proxy {
+	if strings.Contains(address, "://") {
+		return c.Proxy("echo", lymph.WithInstance(address))
+	}
+	return c.Proxy(address)
 }
 
 type outcome struct {
@@ -192,7 +197,7 @@ func runDriver(args []string, stdout io.Writer) error {
 		seconds = int(cfg.duration/time.Second) + 1
 	}
 	cl := newCaller(cfg)
-	opts := []lymph.Option{lymph.WithName("faults-client"), lymph.WithEndpoint(cfg.endpoint),
+	opts := []lymph.ContainerOption{lymph.WithName("faults-client"), lymph.WithEndpoint(cfg.endpoint),
 		lymph.WithRegistryURL(cfg.registry), lymph.WithLogger(logger), lymph.WithTimeout(cfg.deadline)}
 	if cfg.maxMsg > 0 {
 		// Above the server's limit, so that the server's refusal is what
@@ -216,7 +221,7 @@ func runDriver(args []string, stdout io.Writer) error {
 		defer cancel()
 		c.Stop(ctx)
 	}()
-	p := c.Proxy(cfg.address)
+	p := proxyTo(c, cfg.address)
 	if cfg.warmup {
 		if err := warmup(p, cfg); err != nil {
 			return err
@@ -292,7 +297,7 @@ func runChurn(cfg driverConfig, stdout io.Writer) error {
 			rec.failure(start, time.Now(), classify(err), "start: "+err.Error())
 			continue
 		}
-		cl.call(c.Proxy(cfg.address), rec, timer)
+		cl.call(proxyTo(c, cfg.address), rec, timer)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		c.Stop(ctx)
 		cancel()

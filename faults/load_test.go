@@ -106,7 +106,7 @@ func TestCallerTokensAreUnique(t *testing.T) {
 	a, b := newCaller(driverConfig{address: "echo"}), newCaller(driverConfig{address: "tcp://127.0.0.1:1"})
 	assert.NotEqual(t, a.prefix, b.prefix, "two drivers never share tokens")
 	assert.Equal(t, "echo", a.method)
-	assert.Equal(t, "echo.echo", b.method, "a proxy to an endpoint takes full subjects")
+	assert.Equal(t, "echo", b.method, "to an endpoint too: proxyTo names the instance with WithInstance")
 }
 
 func TestRecorderCapsFailures(t *testing.T) {

@@ -83,7 +83,7 @@ func TestHandlerFormat(t *testing.T) {
 	p := listen(t)
 	ch := tailAll(t, p.Endpoint())
 	logger := slog.New(p.Handler(&HandlerOptions{Name: "echo"}))
-	ctx := lymph.WithTraceID(context.Background(), "0123456789abcdef0123456789abcdef")
+	ctx := lymph.ContextWithTraceID(context.Background(), "0123456789abcdef0123456789abcdef")
 
 	first := untilReceived(t, ch, func() { logger.InfoContext(ctx, "hello", "port", 4000, "who", "a b") })
 	assert.Equal(t, "INFO", first.Level)

@@ -136,7 +136,7 @@ func (i *Interface) Handler() http.Handler {
 			id = lymph.NewTraceID()
 		}
 		w.Header().Set(i.cfg.responseHeader, id)
-		ctx := lymph.WithTraceID(r.Context(), id)
+		ctx := lymph.ContextWithTraceID(r.Context(), id)
 		i.cfg.logger.DebugContext(ctx, r.Method+" "+r.URL.Path, "interface", i.name, "trace_id", id)
 		if i.cfg.healthPath != "" && r.URL.Path == i.cfg.healthPath {
 			if err := i.cfg.health(ctx); err != nil {

@@ -35,9 +35,9 @@ func TestBusAndRecorder(t *testing.T) {
 	reg, bus := lymphtest.Registry(t), lymphtest.Bus(t)
 	rec := lymphtest.Record(t, bus)
 	c := lymphtest.Start(t, reg, func(c *lymph.Container) error {
-		return c.Install(&greeter{}, lymph.Name("greeter"), lymph.Handle("OnGreeted", "user.greeted"))
+		return c.Install(&greeter{}, lymph.WithName("greeter"), lymph.WithHandler("OnGreeted", "user.greeted"))
 	}, lymph.WithEventBus(bus))
-	ctx := lymph.WithTraceID(context.Background(), "t-rec")
+	ctx := lymph.ContextWithTraceID(context.Background(), "t-rec")
 	require.NoError(t, c.Proxy("greeter").Call(ctx, "greet", greetArgs{Name: "ann"}, nil))
 	ev := rec.AssertEmitted(t, "user.greeted", map[string]any{"name": "ann"})
 	assert.Equal(t, "t-rec", ev.TraceID())

@@ -4,7 +4,7 @@
 //
 //	func TestUpper(t *testing.T) {
 //		reg := lymphtest.Registry(t)
-//		lymphtest.Start(t, reg, func(c *lymph.Container) error { return c.Install(&Echo{}, lymph.Name("echo")) })
+//		lymphtest.Start(t, reg, func(c *lymph.Container) error { return c.Install(&Echo{}, lymph.WithName("echo")) })
 //		client := lymphtest.Start(t, reg, nil)
 //		out, err := lymph.Call[string](context.Background(), client.Proxy("echo"), "upper", UpperArgs{Text: "foo"})
 //		...
@@ -40,9 +40,9 @@ func Registry(t testing.TB) registry.Registry {
 // what install puts in it (nil for a client), and stops it when the test
 // ends, failing the test if it does not stop cleanly within five seconds.
 // Options after reg override the defaults.
-func Start(t testing.TB, reg registry.Registry, install func(*lymph.Container) error, opts ...lymph.Option) *lymph.Container {
+func Start(t testing.TB, reg registry.Registry, install func(*lymph.Container) error, opts ...lymph.ContainerOption) *lymph.Container {
 	t.Helper()
-	opts = append([]lymph.Option{lymph.WithEndpoint("tcp://127.0.0.1:0"), lymph.WithRegistry(reg)}, opts...)
+	opts = append([]lymph.ContainerOption{lymph.WithEndpoint("tcp://127.0.0.1:0"), lymph.WithRegistry(reg)}, opts...)
 	c, err := lymph.NewContainer(opts...)
 	if err != nil {
 		t.Fatalf("lymphtest: %v", err)

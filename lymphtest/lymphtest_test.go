@@ -29,7 +29,7 @@ func (*echo) Upper(ctx context.Context, args upperArgs) (string, error) {
 
 func TestStart(t *testing.T) {
 	reg := lymphtest.Registry(t)
-	server := lymphtest.Start(t, reg, func(c *lymph.Container) error { return c.Install(&echo{}, lymph.Name("echo")) })
+	server := lymphtest.Start(t, reg, func(c *lymph.Container) error { return c.Install(&echo{}, lymph.WithName("echo")) })
 	client := lymphtest.Start(t, reg, nil)
 
 	out, err := lymph.Call[string](context.Background(), client.Proxy("echo"), "upper", upperArgs{Text: "foo"})
@@ -40,7 +40,7 @@ func TestStart(t *testing.T) {
 
 func TestRegistriesAreSeparate(t *testing.T) {
 	a, b := lymphtest.Registry(t), lymphtest.Registry(t)
-	lymphtest.Start(t, a, func(c *lymph.Container) error { return c.Install(&echo{}, lymph.Name("echo")) })
+	lymphtest.Start(t, a, func(c *lymph.Container) error { return c.Install(&echo{}, lymph.WithName("echo")) })
 	client := lymphtest.Start(t, b, nil)
 	err := client.Proxy("echo").Call(context.Background(), "upper", upperArgs{Text: "x"}, nil)
 	assert.ErrorIs(t, err, lymph.ErrLookupFailure, "an instance in another test's registry is not found")

@@ -129,8 +129,8 @@ func (t *Tracing) WrapClient(next lymph.ClientHandler) lymph.ClientHandler {
 		// that made its own) is kept as it is: lymph's trace wins.
 		_, lerr := trace.TraceIDFromHex(lymph.TraceID(ctx))
 		if sc := span.SpanContext(); sc.IsValid() && (lymph.TraceID(ctx) == "" || lerr == nil) {
-			ctx = lymph.WithTraceID(ctx, sc.TraceID().String())
-			ctx = lymph.WithRequestHeader(ctx, HeaderTraceparent, traceparent(sc))
+			ctx = lymph.ContextWithTraceID(ctx, sc.TraceID().String())
+			ctx = lymph.ContextWithHeader(ctx, HeaderTraceparent, traceparent(sc))
 		}
 		err := next(ctx, call)
 		if call.Peer != "" {

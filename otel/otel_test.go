@@ -65,7 +65,7 @@ type mid struct {
 // Relay calls pyecho.upper and returns the trace ids on both sides.
 func (s *mid) Relay(ctx context.Context) (map[string]string, error) {
 	s.log.InfoContext(ctx, "relaying")
-	msg, err := s.Request(ctx, "pyecho", "pyecho.upper", map[string]any{"text": "x"})
+	msg, err := s.Proxy("pyecho").Request(ctx, "upper", map[string]any{"text": "x"})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func TestTraceAcrossThreeServices(t *testing.T) {
 	logs := &syncBuffer{}
 	logger := slog.New(lymphotel.NewLogHandler(slog.NewJSONHandler(logs, nil)))
 	server := lymphtest.Start(t, reg, func(c *lymph.Container) error {
-		return c.Install(&mid{log: logger}, lymph.Name("mid"))
+		return c.Install(&mid{log: logger}, lymph.WithName("mid"))
 	}, lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp))), lymph.WithoutHeartbeat())
 	client := lymphtest.Start(t, reg, nil, lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp))), lymph.WithoutHeartbeat())
 
@@ -163,7 +163,7 @@ func TestPythonCallerJoinsByTraceID(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, reg.Register(ctx, py))
 	server := lymphtest.Start(t, reg, func(c *lymph.Container) error {
-		return c.Install(&mid{log: slog.New(slog.DiscardHandler)}, lymph.Name("mid"))
+		return c.Install(&mid{log: slog.New(slog.DiscardHandler)}, lymph.WithName("mid"))
 	}, lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp))), lymph.WithoutHeartbeat())
 
 	const pyTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -189,11 +189,11 @@ func TestPythonCallerJoinsByTraceID(t *testing.T) {
 	// Heartbeat pings get no server span unless asked for.
 	pinger := lymphtest.Start(t, reg, nil, lymph.WithoutHeartbeat())
 	before := len(exporter.GetSpans())
-	require.NoError(t, pinger.Proxy(server.Endpoint()).Call(ctx, "lymph.ping", nil, nil))
+	require.NoError(t, pinger.Proxy("lymph", lymph.WithInstance(server.Endpoint())).Call(ctx, "ping", nil, nil))
 	assert.Len(t, exporter.GetSpans(), before, "no span for lymph.ping")
 	traced := lymphtest.Start(t, reg, nil, lymph.WithoutHeartbeat(),
 		lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp), lymphotel.WithPings())))
-	require.NoError(t, pinger.Proxy(traced.Endpoint()).Call(ctx, "lymph.ping", nil, nil))
+	require.NoError(t, pinger.Proxy("lymph", lymph.WithInstance(traced.Endpoint())).Call(ctx, "ping", nil, nil))
 	spanNamed(t, exporter.GetSpans(), "lymph.ping", trace.SpanKindServer)
 
 	// A failing call: its span says how it ended.

@@ -41,7 +41,9 @@ func (*echo) Upper(ctx context.Context, args textArgs) (string, error) {
 func (*echo) Fail(ctx context.Context, args textArgs) error { return errNope.New(args.Text) }
 func (*echo) Broken(ctx context.Context) error              { return errors.New("broken") }
 
-func quiet() lymph.Option { return lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) }
+func quiet() lymph.ContainerOption {
+	return lymph.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
 
 // scrape fetches url and parses the text exposition format.
 func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
@@ -99,7 +101,7 @@ func TestScrapeAfterKnownCalls(t *testing.T) {
 	reg := lymphtest.Registry(t)
 	serverMetrics := lymphprom.New()
 	server := lymphtest.Start(t, reg, func(c *lymph.Container) error {
-		return c.Install(&echo{}, lymph.Name("echo"), lymph.Raises("Fail", errNope))
+		return c.Install(&echo{}, lymph.WithName("echo"), lymph.WithRaises("Fail", errNope))
 	}, lymph.WithInterceptors(serverMetrics), lymph.WithoutHeartbeat(), quiet())
 	serverReg := prom.NewRegistry()
 	serverMetrics.MustRegister(serverReg, server)
@@ -157,7 +159,7 @@ func TestScrapeAfterKnownCalls(t *testing.T) {
 
 	// One source of truth: lymph.get_metrics answers with the same numbers.
 	var metrics [][]any
-	require.NoError(t, client.Proxy(server.Endpoint()).Call(ctx, "lymph.get_metrics", nil, &metrics))
+	require.NoError(t, client.Proxy("lymph", lymph.WithInstance(server.Endpoint())).Call(ctx, "get_metrics", nil, &metrics))
 	found := false
 	for _, m := range metrics {
 		if m[0] == "rpc.requests" && m[2].(map[string]any)["subject"] == "echo.upper" {
@@ -190,7 +192,7 @@ func TestScrapeAfterKnownCalls(t *testing.T) {
 func TestClientSubjectsAreCapped(t *testing.T) {
 	reg := lymphtest.Registry(t)
 	lymphtest.Start(t, reg, func(c *lymph.Container) error {
-		return c.Install(&echo{}, lymph.Name("echo"), lymph.Raises("Fail", errNope))
+		return c.Install(&echo{}, lymph.WithName("echo"), lymph.WithRaises("Fail", errNope))
 	}, lymph.WithoutHeartbeat(), quiet())
 	m := lymphprom.New(lymphprom.MaxClientSubjects(1))
 	client := lymphtest.Start(t, reg, nil, lymph.WithInterceptors(m), lymph.WithoutHeartbeat(), quiet())

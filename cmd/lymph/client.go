@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"strconv"
 	"strings"
@@ -68,7 +67,7 @@ func (a *app) startClient(ctx context.Context, address string) (*client, error) 
 	if strings.Contains(host, ":") {
 		host = "[" + host + "]" // IPv6
 	}
-	opts := []lymph.Option{
+	opts := []lymph.ContainerOption{
 		lymph.WithEndpoint("tcp://" + host + ":0"),
 		lymph.WithRegistry(lookupOnly{reg}),
 		lymph.WithLogger(a.logger),
@@ -134,80 +133,36 @@ const lookupGrace = time.Second
 // caller returns the function that sends one request to t, built once so a
 // load run repeats only the send: the proxy (and so its round-robin state
 // and resolved instances) is shared by every request.
+//
+// Where the request goes is t.address: the instances of a service (of
+// t.version when one is asked), or one endpoint; what it calls is the
+// subject's interface. The library's proxy keeps the two apart, so a
+// version picks the service's instances and goes out as the version header
+// only when the subject is the service's own interface: lymph.status of an
+// "echo@1.2" instance asks no version of the builtin interface.
 func (cl *client) caller(t target) func(ctx context.Context, args any) (*lymph.Message, error) {
 	timeout := t.timeout
 	i := strings.LastIndexByte(t.subject, '.') // the subject was checked: i > 0
 	iface, method := t.subject[:i], t.subject[i+1:]
-	var send func(ctx context.Context, args any) *lymph.Future
-	switch {
-	case t.isEndpoint():
-		p := cl.c.Proxy(t.address, lymph.ProxyVersion(t.version), lymph.ProxyTimeout(timeout))
-		send = func(ctx context.Context, args any) *lymph.Future { return p.Defer(ctx, t.subject, args) }
-	case t.address == iface:
-		p := cl.c.Proxy(t.address, lymph.ProxyVersion(t.version), lymph.ProxyTimeout(timeout))
-		send = func(ctx context.Context, args any) *lymph.Future { return p.Defer(ctx, method, args) }
-	case t.version == "":
-		// Another interface of the named service's instances (e.g.
-		// lymph.status of an "echo" instance): a proxy to a name builds
-		// the subject from the name, so go through Request.
-		return func(ctx context.Context, args any) (*lymph.Message, error) {
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			return cl.c.Request(ctx, t.address, t.subject, args)
-		}
-	default:
-		// The same with a version (lymph.inspect of an "echo@1.2"
-		// instance): the version picks the instance, but it is echo's
-		// version, not the subject interface's, so it must not go out as
-		// the request's version header. Pick the instance here and send
-		// to its endpoint.
-		return func(ctx context.Context, args any) (*lymph.Message, error) {
-			ctx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			endpoint, err := cl.pickInstance(ctx, t.address, t.version)
-			if err != nil {
-				return nil, err
-			}
-			return cl.c.Proxy(endpoint).Defer(ctx, t.subject, args).Message(ctx)
-		}
+	var p *lymph.Proxy
+	if t.isEndpoint() {
+		p = cl.c.Proxy(versioned(iface, t.version), lymph.WithInstance(t.address), lymph.WithTimeout(timeout))
+	} else {
+		p = cl.c.Proxy(versioned(t.address, t.version), lymph.WithTimeout(timeout)).Interface(iface)
 	}
 	return func(ctx context.Context, args any) (*lymph.Message, error) {
 		callCtx, cancel := context.WithTimeout(ctx, timeout+lookupGrace)
 		defer cancel()
-		return send(callCtx, args).Message(ctx)
+		return p.Defer(callCtx, method, args).Message(ctx)
 	}
 }
 
-// pickInstance finds a live instance of name whose version satisfies
-// version, at random as lymph does.
-func (cl *client) pickInstance(ctx context.Context, name, version string) (string, error) {
-	instances, err := cl.reg.Lookup(ctx, name)
-	if err != nil {
-		return "", fmt.Errorf("%w: %s: %v", lymph.ErrLookupFailure, name, err)
+// versioned is name@version, or name without a version.
+func versioned(name, version string) string {
+	if version == "" {
+		return name
 	}
-	instances = registry.Match(instances, version)
-	if len(instances) == 0 {
-		return "", fmt.Errorf("%w: no instance of %q", lymph.ErrLookupFailure, name)
-	}
-	return instances[rand.IntN(len(instances))].Endpoint, nil
-}
-
-// resolve turns t's service name into the endpoint of one live instance,
-// so that what is timed next is the round trip alone, not the registry
-// lookup. The version picked the instance; it is the service's, not the
-// builtin interface's, so it does not go out with the request.
-func (cl *client) resolve(ctx context.Context, t target) (target, error) {
-	if t.isEndpoint() {
-		return t, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, t.timeout+lookupGrace)
-	defer cancel()
-	endpoint, err := cl.pickInstance(ctx, t.address, t.version)
-	if err != nil {
-		return t, cl.callErr(t, nil, "", err)
-	}
-	t.address, t.version = endpoint, ""
-	return t, nil
+	return name + "@" + version
 }
 
 // callErr wraps a failed call with what the user needs to find it.

@@ -44,7 +44,7 @@ func (e *echoService) Fail(args textArgs) error { return errNope.New(args.Text) 
 
 func (e *echoService) Crash(args textArgs) error { return errors.New("not declared: a NACK") }
 
-func (e *echoService) DoAck(ch *lymph.ReplyChannel) { _ = ch.Ack(false) }
+func (e *echoService) DoAck(ch *lymph.ReplyChannel) { _ = ch.Ack() }
 
 func (e *echoService) Sleep(ctx context.Context, args sleepArgs) error {
 	select {
@@ -72,9 +72,9 @@ func (e *echoService) Values() (map[string]any, error) {
 // echoOpts declares the service's error and help texts, as a real service
 // would (with lymphdoc).
 var echoOpts = []lymph.InstallOption{
-	lymph.Raises("Fail", errNope),
-	lymph.Doc("Upper", "Upper returns the text in upper case."),
-	lymph.Doc("Fail", "Fail always raises the declared error Nope, with the text as its message. This help text is long enough to be wrapped at seventy columns."),
+	lymph.WithRaises("Fail", errNope),
+	lymph.WithDoc("Upper", "Upper returns the text in upper case."),
+	lymph.WithDoc("Fail", "Fail always raises the declared error Nope, with the text as its message. This help text is long enough to be wrapped at seventy columns."),
 }
 
 // quietLogger keeps the service's expected warnings out of the test output;
@@ -101,7 +101,7 @@ func startEcho(t *testing.T, regURL string) *lymph.Container {
 		lymph.WithLogger(quietLogger()), lymph.WithoutHeartbeat())
 	require.NoError(t, err)
 	require.NoError(t, c.Install(&echoService{}, echoOpts...))
-	require.NoError(t, c.Install(&echoService{}, append([]lymph.InstallOption{lymph.Name("vecho"), lymph.Version("1.2.0")}, echoOpts...)...))
+	require.NoError(t, c.Install(&echoService{}, append([]lymph.InstallOption{lymph.WithName("vecho"), lymph.WithVersion("1.2.0")}, echoOpts...)...))
 	require.NoError(t, c.Start(context.Background()))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

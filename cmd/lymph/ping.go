@@ -77,10 +77,7 @@ func runPing(ctx context.Context, a *app, f *pingFlags, addressArg string) error
 		return err
 	}
 	defer cl.close()
-	t, err := cl.resolve(ctx, target{subject: "lymph.ping", version: version, address: address, timeout: d})
-	if err != nil {
-		return err
-	}
+	t := target{subject: "lymph.ping", version: version, address: address, timeout: d}
 	call := cl.caller(t)
 	args := map[string]any{"payload": f.payload}
 
@@ -200,10 +197,7 @@ instance's endpoint, tcp://host:port.
 				return err
 			}
 			defer cl.close()
-			t, err := cl.resolve(ctx, target{subject: "lymph.status", version: version, address: address, timeout: d})
-			if err != nil {
-				return err
-			}
+			t := target{subject: "lymph.status", version: version, address: address, timeout: d}
 			start := time.Now()
 			msg, err := cl.caller(t)(ctx, nil)
 			rtt := time.Since(start)

@@ -112,7 +112,7 @@ func runRequest(cmd *cobra.Command, a *app, f *requestFlags, subjectArg, paramsA
 
 	ctx := cmd.Context()
 	if f.traceID != "" {
-		ctx = lymph.WithTraceID(ctx, f.traceID)
+		ctx = lymph.ContextWithTraceID(ctx, f.traceID)
 	}
 	cl, err := a.startClient(ctx, t.address)
 	if err != nil {

@@ -54,7 +54,7 @@ func run(args []string) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
-	opts := []lymph.Option{lymph.WithName("echo"), lymph.WithEndpoint(*endpoint), lymph.WithLogger(logger)}
+	opts := []lymph.ContainerOption{lymph.WithName("echo"), lymph.WithEndpoint(*endpoint), lymph.WithLogger(logger)}
 	if *registryURL != "" {
 		opts = append(opts, lymph.WithRegistryURL(*registryURL))
 	}
@@ -131,7 +131,7 @@ func demo(ctx context.Context, c *lymph.Container) error {
 
 	// The builtin interface of this very instance, by endpoint.
 	var pong string
-	err = c.Proxy(c.Endpoint()).Call(ctx, "lymph.ping", map[string]any{"payload": "hi"}, &pong)
+	err = c.Proxy("lymph", lymph.WithInstance(c.Endpoint())).Call(ctx, "ping", map[string]any{"payload": "hi"}, &pong)
 	fmt.Printf("lymph.ping(payload=%q) -> %q, err=%v\n", "hi", pong, err)
 	return nil
 }

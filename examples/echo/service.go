@@ -35,7 +35,7 @@ func (s *EchoService) Echo(ch *lymph.ReplyChannel, args TextArgs) {
 
 // DoAck acknowledges the request without a value; a raw method.
 func (s *EchoService) DoAck(ch *lymph.ReplyChannel) {
-	ch.Ack(false)
+	ch.Ack()
 }
 
 // Fail always raises the declared error Nope, with the text as its message.
@@ -61,5 +61,5 @@ func (s *EchoService) Sleep(ctx context.Context, args SleepArgs) error {
 
 // install puts the service into c with its declared errors.
 func install(c *lymph.Container) error {
-	return c.Install(&EchoService{}, lymph.Raises("Fail", ErrNope))
+	return c.Install(&EchoService{}, lymph.WithRaises("Fail", ErrNope))
 }
