@@ -98,3 +98,15 @@ func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, serve
 	}
 	return zc.Peer.Meta["Identity"], nil
 }
+
+// notZMTP returns the NotZMTPError in a handshake's error, naming the peer,
+// or nil when the peer's greeting was ZMTP's. zmq4 wraps it in three
+// layers of its own, which say nothing more.
+func notZMTP(err error, peer string, dialed bool) *NotZMTPError {
+	var nz *NotZMTPError
+	if !errors.As(err, &nz) {
+		return nil
+	}
+	nz.Peer, nz.dialed = peer, dialed
+	return nz
+}

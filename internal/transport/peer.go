@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,7 +298,11 @@ func (p *peer) dial(done chan struct{}) {
 	switch {
 	case err != nil:
 		t.stats.dialFailures.Add(1)
-		p.dialErr = fmt.Errorf("%w: %s: %v", ErrNotConnected, p.endpoint, err)
+		if nz, ok := err.(*NotZMTPError); ok {
+			p.dialErr = nz // names the peer, and matches ErrNotConnected
+		} else {
+			p.dialErr = fmt.Errorf("%w: %s: %v", ErrNotConnected, p.endpoint, err)
+		}
 		p.dialFailedAt = time.Now()
 		if !p.removed && !t.closed.Load() {
 			p.forgetTimer = time.AfterFunc(t.opts.DialBackoff, p.forgetFailed)
@@ -355,6 +360,14 @@ func (p *peer) connect() (*outConn, error) {
 		t.untrack(c)
 		c.Close()
 		c.r.drop()
+		if nz := notZMTP(err, p.endpoint, true); nz != nil {
+			// Someone else's server on a lymph endpoint (a stale
+			// registry entry, a port reused): say so loudly, since every
+			// call to it fails.
+			t.rlog.warn("not-zmtp-out", "transport: peer does not speak ZMTP",
+				slog.String("peer", p.endpoint), slog.String("got", strconv.Quote(string(nz.Got))))
+			return nil, nz
+		}
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	t.stats.connsOut.Add(1)

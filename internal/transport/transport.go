@@ -259,6 +259,9 @@ func (t *Transport) serveInbound(c *conn) {
 	if err != nil {
 		t.stats.handshakeFails.Add(1)
 		if !t.closed.Load() {
+			if nz := notZMTP(err, c.RemoteAddr().String(), false); nz != nil {
+				err = nz // an HTTP client on our port, say: zmq4's wrapping adds nothing
+			}
 			t.rlog.warn("handshake-in", "transport: handshake with client failed",
 				slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
 		}
