@@ -81,6 +81,9 @@ func NewContainer(opts ...Option) (*Container, error) {
 	if cfg.timeout <= 0 {
 		return nil, fmt.Errorf("lymph: timeout must be positive, got %v", cfg.timeout)
 	}
+	if err := cfg.checkAdvertise(); err != nil {
+		return nil, err
+	}
 	base := cfg.logger
 	if base == nil {
 		base = slog.Default()
@@ -187,10 +190,15 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 }
 
 // Start binds the container's endpoint, registers its interfaces (the
-// builtin lymph one included) and starts serving. ctx bounds Start only.
-// When the registry cannot be reached, Start does not fail: the container
-// serves, keeps trying to register in the background, and lymph.status
-// says the registration is pending.
+// builtin lymph one included) and starts serving, until Stop; Serve does
+// both around a signal. ctx covers the start only: binding, the services'
+// OnStart, the first registration (which waits for the registry a short
+// while at most) and connecting the event bus; cancelling it later stops
+// nothing. When the registry cannot be reached, Start does not fail: the
+// container serves, keeps trying to register in the background, and
+// lymph.status says the registration is pending. Start fails for an
+// endpoint that binds every address with nothing to advertise (see
+// WithAdvertiseIP).
 func (c *Container) Start(ctx context.Context) error {
 	c.lifeMu.Lock()
 	if c.currentPhase() != phaseNew {
@@ -207,12 +215,16 @@ func (c *Container) Start(ctx context.Context) error {
 	c.lifeMu.Lock()
 	c.phase.Store(int32(phaseServing))
 	c.lifeMu.Unlock()
-	c.logger.Info("container started", "endpoint", c.Endpoint(), "identity", c.Identity())
+	c.logger.Info("container started", "endpoint", c.Endpoint(), "identity", c.Identity(), "bound", c.tr.Load().ListenAddr())
 	return nil
 }
 
 // start does Start's work; on error it has released what it took.
 func (c *Container) start(ctx context.Context) error {
+	advertise, err := c.cfg.advertiseHost() // before anything is opened
+	if err != nil {
+		return err
+	}
 	reg, own, err := c.openRegistry()
 	if err != nil {
 		return err
@@ -222,6 +234,7 @@ func (c *Container) start(ctx context.Context) error {
 	c.monitor = health.New(c.cfg.health, prober{c})
 	tr, err := transport.Listen(ctx, transport.Options{
 		Endpoint:       c.cfg.endpoint,
+		AdvertiseHost:  advertise,
 		Logger:         c.logger,
 		Handler:        c.handle,
 		OnPeerDown:     c.peerDown,
@@ -388,7 +401,10 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	return err
 }
 
-// Endpoint returns the bound endpoint, tcp://host:port, or "" before Start.
+// Endpoint returns the endpoint the container is known by, tcp://IP:PORT:
+// the advertised IP (WithAdvertiseIP; the bind host by default) and the
+// bound port; "" before Start. It is what the container registers, the
+// ZMTP identity it presents to peers and where their replies go.
 func (c *Container) Endpoint() string {
 	if tr := c.tr.Load(); tr != nil {
 		return tr.Endpoint()

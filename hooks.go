@@ -52,12 +52,14 @@ func WithErrorHook(hook func(ctx context.Context, report ErrorReport)) Option {
 }
 
 // WithConfig gives the container a configuration read by FromConfig, for
-// the sections services take with Configurable. Config.Options includes
-// it.
+// the sections services take with Configurable, and its container.ip as the
+// IP to advertise when the endpoint binds every address (see
+// WithAdvertiseIP). Config.Options includes it.
 func WithConfig(cfg *Config) Option {
 	return func(c *config) {
 		if cfg != nil {
 			c.interfaceConfig, _ = cfg.Values["interfaces"].(map[string]any)
+			c.advertise.configIP = cfg.IP // advertised when binding 0.0.0.0 (advertise.go)
 		}
 	}
 }

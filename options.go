@@ -35,9 +35,10 @@ type config struct {
 	errorHook      func(context.Context, ErrorReport)
 	// interfaceConfig is the configuration's interfaces section (WithConfig).
 	interfaceConfig map[string]any
-	events          eventsConfig  // see events.go
-	interceptors    []Interceptor // WithInterceptors (interceptor.go)
-	maxInFlight     int64         // WithMaxInFlight (overload.go)
+	events          eventsConfig    // see events.go
+	interceptors    []Interceptor   // WithInterceptors (interceptor.go)
+	maxInFlight     int64           // WithMaxInFlight (overload.go)
+	advertise       advertiseConfig // WithAdvertiseIP and co. (advertise.go)
 }
 
 // Health sets how the container watches its peers (docs/protocol.md,
@@ -98,9 +99,11 @@ func defaultConfig() config {
 func WithName(name string) Option { return func(c *config) { c.name = name } }
 
 // WithEndpoint sets the endpoint to bind, tcp://host:port. Port 0 picks a
-// free port; the bound endpoint is then the container's identity. The
-// default is tcp://127.0.0.1:0. The host must be an address peers can reach:
-// it is what they reply to.
+// free port. The default is tcp://127.0.0.1:0. The container is known by
+// tcp://IP:PORT with the bound port, IP being the bind host unless
+// WithAdvertiseIP says otherwise: an unspecified host (0.0.0.0, ::) binds
+// every address and needs WithAdvertiseIP, WithGuessExternalIP,
+// $LYMPH_NODE_IP or container.ip, or NewContainer and Start refuse it.
 func WithEndpoint(endpoint string) Option { return func(c *config) { c.endpoint = endpoint } }
 
 // WithLogger sets the logger; the default is slog.Default(). The container
