@@ -69,6 +69,10 @@ type Container struct {
 	// limited counts the requests in flight under WithMaxInFlight
 	// (overload.go).
 	limited atomic.Int64
+	// stopped is closed when the container has stopped, so that Serve
+	// returns when someone else called Stop.
+	stopped     chan struct{}
+	stoppedOnce sync.Once
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
@@ -96,6 +100,7 @@ func NewContainer(opts ...Option) (*Container, error) {
 		metrics:  newMetrics(),
 		requests: newGate(),
 		refusals: newGate(),
+		stopped:  make(chan struct{}),
 	}
 	c.ifaces.Store(emptyTable)
 	c.pending.calls = map[string]pendingCall{}
@@ -398,6 +403,7 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	}
 	c.levels.stop()
 	c.logger.Info("container stopped", "endpoint", tr.Endpoint())
+	c.stoppedOnce.Do(func() { close(c.stopped) })
 	return err
 }
 

