@@ -162,3 +162,33 @@ func TestZMTPSignatureCheck(t *testing.T) {
 		})
 	}
 }
+
+// A server that waits for its client to speak first, as net/http does,
+// never answers a ZMTP greeting: the dial fails at its timeout, saying
+// the peer sent nothing, and that is logged at WARN.
+func TestSilentPeerIsReportedAtTheDialTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		if c := <-accepted; c != nil {
+			c.Close()
+		}
+	})
+	var logs lockedBuffer
+	tr := listen(t, Options{Logger: warnLogger(&logs), DialTimeout: 100 * time.Millisecond})
+	err = tr.Send(testContext(t), "tcp://"+l.Addr().String(), "id", "REQ", "x.y", testHeaders, nil)
+	assert.ErrorIs(t, err, ErrNotConnected)
+	assert.ErrorIs(t, err, ErrNoGreeting)
+	assert.ErrorContains(t, err, "peer sent no ZMTP greeting within 100ms: not a ZMTP peer, or a stuck one")
+	assert.Contains(t, logs.String(), "level=WARN")
+	assert.Contains(t, logs.String(), "peer=tcp://"+l.Addr().String())
+}

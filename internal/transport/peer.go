@@ -298,9 +298,12 @@ func (p *peer) dial(done chan struct{}) {
 	switch {
 	case err != nil:
 		t.stats.dialFailures.Add(1)
-		if nz, ok := err.(*NotZMTPError); ok {
+		switch nz, ok := err.(*NotZMTPError); {
+		case ok:
 			p.dialErr = nz // names the peer, and matches ErrNotConnected
-		} else {
+		case errors.Is(err, ErrNoGreeting): // wraps nothing else
+			p.dialErr = fmt.Errorf("%w: %s: %w", ErrNotConnected, p.endpoint, err)
+		default:
 			p.dialErr = fmt.Errorf("%w: %s: %v", ErrNotConnected, p.endpoint, err)
 		}
 		p.dialFailedAt = time.Now()
@@ -367,6 +370,10 @@ func (p *peer) connect() (*outConn, error) {
 			t.rlog.warn("not-zmtp-out", "transport: peer does not speak ZMTP",
 				slog.String("peer", p.endpoint), slog.String("got", strconv.Quote(string(nz.Got))))
 			return nil, nz
+		}
+		if errors.Is(err, ErrNoGreeting) {
+			t.rlog.warn("no-greeting-out", "transport: peer sent no ZMTP greeting",
+				slog.String("peer", p.endpoint), slog.Any("err", err))
 		}
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
