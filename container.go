@@ -69,6 +69,10 @@ type Container struct {
 	// limited counts the requests in flight under WithMaxInFlight
 	// (overload.go).
 	limited atomic.Int64
+	// stopped is closed when the container has stopped, so that Serve
+	// returns when someone else called Stop.
+	stopped     chan struct{}
+	stoppedOnce sync.Once
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
@@ -85,6 +89,9 @@ func NewContainer(opts ...ContainerOption) (*Container, error) {
 	if err := errors.Join(cfg.errs...); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkAdvertise(); err != nil {
+		return nil, err
+	}
 	base := cfg.logger
 	if base == nil {
 		base = slog.Default()
@@ -97,6 +104,7 @@ func NewContainer(opts ...ContainerOption) (*Container, error) {
 		metrics:  newMetrics(),
 		requests: newGate(),
 		refusals: newGate(),
+		stopped:  make(chan struct{}),
 	}
 	c.ifaces.Store(emptyTable)
 	c.pending.calls = map[string]pendingCall{}
@@ -200,10 +208,15 @@ func (c *Container) Install(svc any, opts ...InstallOption) error {
 }
 
 // Start binds the container's endpoint, registers its interfaces (the
-// builtin lymph one included) and starts serving. ctx bounds Start only.
-// When the registry cannot be reached, Start does not fail: the container
-// serves, keeps trying to register in the background, and lymph.status
-// says the registration is pending.
+// builtin lymph one included) and starts serving, until Stop; Serve does
+// both around a signal. ctx covers the start only: binding, the services'
+// OnStart, the first registration (which waits for the registry a short
+// while at most) and connecting the event bus; cancelling it later stops
+// nothing. When the registry cannot be reached, Start does not fail: the
+// container serves, keeps trying to register in the background, and
+// lymph.status says the registration is pending. Start fails for an
+// endpoint that binds every address with nothing to advertise (see
+// WithAdvertiseIP).
 func (c *Container) Start(ctx context.Context) error {
 	c.lifeMu.Lock()
 	if c.currentPhase() != phaseNew {
@@ -220,12 +233,16 @@ func (c *Container) Start(ctx context.Context) error {
 	c.lifeMu.Lock()
 	c.phase.Store(int32(phaseServing))
 	c.lifeMu.Unlock()
-	c.logger.Info("container started", "endpoint", c.Endpoint(), "identity", c.Identity())
+	c.logger.Info("container started", "endpoint", c.Endpoint(), "identity", c.Identity(), "bound", c.tr.Load().ListenAddr())
 	return nil
 }
 
 // start does Start's work; on error it has released what it took.
 func (c *Container) start(ctx context.Context) error {
+	advertise, err := c.cfg.advertiseHost() // before anything is opened
+	if err != nil {
+		return err
+	}
 	reg, own, err := c.openRegistry()
 	if err != nil {
 		return err
@@ -235,6 +252,7 @@ func (c *Container) start(ctx context.Context) error {
 	c.monitor = health.New(c.cfg.health, prober{c})
 	tr, err := transport.Listen(ctx, transport.Options{
 		Endpoint:       c.cfg.endpoint,
+		AdvertiseHost:  advertise,
 		Logger:         c.logger,
 		Handler:        c.handle,
 		OnPeerDown:     c.peerDown,
@@ -398,10 +416,14 @@ func (c *Container) shutdown(ctx context.Context, grace time.Duration) error {
 	}
 	c.levels.stop()
 	c.logger.Info("container stopped", "endpoint", tr.Endpoint())
+	c.stoppedOnce.Do(func() { close(c.stopped) })
 	return err
 }
 
-// Endpoint returns the bound endpoint, tcp://host:port, or "" before Start.
+// Endpoint returns the endpoint the container is known by, tcp://IP:PORT:
+// the advertised IP (WithAdvertiseIP; the bind host by default) and the
+// bound port; "" before Start. It is what the container registers, the
+// ZMTP identity it presents to peers and where their replies go.
 func (c *Container) Endpoint() string {
 	if tr := c.tr.Load(); tr != nil {
 		return tr.Endpoint()

@@ -55,15 +55,17 @@ func WithErrorHook(hook func(ctx context.Context, report ErrorReport)) Container
 }
 
 // WithConfig gives the container a configuration read by FromConfig, for
-// the sections services take with Configurable; by default services get
-// no configuration. Config.Options includes it. A nil configuration is an
-// error.
+// the sections services take with Configurable, and its container.ip as the
+// IP to advertise when the endpoint binds every address (see
+// WithAdvertiseIP); by default services get no configuration.
+// Config.Options includes it. A nil configuration is an error.
 func WithConfig(cfg *Config) ContainerOption {
 	if cfg == nil {
 		return badContainerOption("WithConfig: the configuration is nil")
 	}
 	return containerOption(func(c *config) {
 		c.interfaceConfig, _ = cfg.Values["interfaces"].(map[string]any)
+		c.advertise.configIP = cfg.IP // advertised when binding 0.0.0.0 (advertise.go)
 	})
 }
 

@@ -19,7 +19,13 @@ type Config struct {
 	ServiceName string
 	// Endpoint is tcp://container.ip:container.port; the IP defaults to
 	// $LYMPH_NODE_IP, else 127.0.0.1, and port 0 (unset) picks a free port.
+	// Options binds it.
 	Endpoint string
+	// IP is container.ip as the files set it; "" when they do not. A
+	// container given the configuration (WithConfig) advertises it when
+	// its endpoint binds every address (tcp://0.0.0.0:PORT) and
+	// $LYMPH_NODE_IP is unset; see WithAdvertiseIP.
+	IP string
 	// RegistryURL is the registry the file names (container.registry or
 	// the deprecated top-level registry), as a registry URL: ZooKeeper's
 	// hosts and chroot, or "memory:" for lymph's in-process static
@@ -65,6 +71,7 @@ func FromConfig(path string) (*Config, error) {
 	return &Config{
 		Source:      conf.Source,
 		ServiceName: ct.ServiceName,
+		IP:          ipIfSet(ct),
 		Endpoint:    "tcp://" + net.JoinHostPort(ct.IP, strconv.Itoa(ct.Port)),
 		RegistryURL: regURL,
 		LogEndpoint: ct.LogEndpoint,
@@ -92,4 +99,11 @@ func (c *Config) Options() []ContainerOption {
 		}
 	}
 	return opts
+}
+
+func ipIfSet(ct lymphconfig.Container) string {
+	if ct.IPSet {
+		return ct.IP
+	}
+	return ""
 }

@@ -83,9 +83,10 @@ type config struct {
 	errorHook      func(context.Context, ErrorReport)
 	// interfaceConfig is the configuration's interfaces section (WithConfig).
 	interfaceConfig map[string]any
-	events          eventsConfig  // see events.go
-	interceptors    []Interceptor // WithInterceptors (interceptor.go)
-	maxInFlight     int64         // WithMaxInFlight (overload.go)
+	events          eventsConfig    // see events.go
+	interceptors    []Interceptor   // WithInterceptors (interceptor.go)
+	maxInFlight     int64           // WithMaxInFlight (overload.go)
+	advertise       advertiseConfig // WithAdvertiseIP and co. (advertise.go)
 }
 
 // Health sets how the container watches its peers (docs/protocol.md,
@@ -201,10 +202,12 @@ func WithName(name string) NameOption {
 }
 
 // WithEndpoint sets the endpoint to bind, tcp://host:port. Port 0 picks a
-// free port; the bound endpoint is then the container's identity. The
-// default is tcp://127.0.0.1:0. The host must be an address peers can reach:
-// it is what they reply to. An endpoint that is not tcp://host:port is an
-// error from NewContainer.
+// free port. The default is tcp://127.0.0.1:0. The container is known by
+// tcp://IP:PORT with the bound port, IP being the bind host unless
+// WithAdvertiseIP says otherwise: an unspecified host (0.0.0.0, ::) binds
+// every address and needs WithAdvertiseIP, WithGuessExternalIP,
+// $LYMPH_NODE_IP or container.ip, or NewContainer and Start refuse it. An
+// endpoint that is not tcp://host:port is an error from NewContainer.
 func WithEndpoint(endpoint string) ContainerOption {
 	if err := checkEndpoint(endpoint); err != nil {
 		return badContainerOption("WithEndpoint: %v", err)

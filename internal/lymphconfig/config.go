@@ -46,6 +46,9 @@ type Config struct {
 	Values map[string]any
 	// Source is the config file read, "" when the default file was absent.
 	Source string
+
+	// ipDefaulted: container.ip is Load's default, set by no file.
+	ipDefaulted bool
 }
 
 // Options say where Load looks.
@@ -117,6 +120,7 @@ func Load(opts Options) (*Config, error) {
 			ip = "127.0.0.1"
 		}
 		container["ip"] = ip
+		c.ipDefaulted = true
 	}
 	return c, nil
 }

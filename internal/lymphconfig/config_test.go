@@ -74,6 +74,9 @@ func TestLoadFiles(t *testing.T) {
 	require.NoError(t, err, "no default file: an empty configuration")
 	assert.Equal(t, "", c.Source)
 	assert.Equal(t, "192.0.2.7", c.Get("container.ip"), "$LYMPH_NODE_IP")
+	ct, err := c.Container()
+	require.NoError(t, err)
+	assert.False(t, ct.IPSet, "a default, set by no file")
 
 	_, err = Load(Options{File: "nope.yml"})
 	assert.ErrorContains(t, err, "nope.yml", "a named file must exist")
@@ -84,6 +87,9 @@ func TestLoadFiles(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, other, c.Source, "$LYMPH_CONFIG")
 	assert.Equal(t, "10.1.1.1", c.Get("container.ip"))
+	ct, err = c.Container()
+	require.NoError(t, err)
+	assert.True(t, ct.IPSet)
 
 	for name, text := range map[string]string{
 		"bad yaml":      "container: [",
@@ -176,7 +182,7 @@ container:
     port: 4000
     service_name: echo
     log_endpoint: tcp://10.0.0.5:4001
-`, want: Container{IP: "10.0.0.5", Port: 4000, ServiceName: "echo", LogEndpoint: "tcp://10.0.0.5:4001"}},
+`, want: Container{IP: "10.0.0.5", Port: 4000, ServiceName: "echo", LogEndpoint: "tcp://10.0.0.5:4001", IPSet: true}},
 		{name: "service name from the environment, then name", yaml: "name: from-name",
 			env: map[string]string{EnvServiceName: "from-env", EnvNodeIP: "10.9.9.9"}, want: Container{IP: "10.9.9.9", ServiceName: "from-env"}},
 		{name: "top-level name", yaml: "name: from-name", want: Container{IP: "127.0.0.1", ServiceName: "from-name"}},

@@ -13,6 +13,8 @@ import (
 type Container struct {
 	// IP is container.ip: $LYMPH_NODE_IP or 127.0.0.1 when unset.
 	IP string
+	// IPSet reports that a file set container.ip (IP is not a default).
+	IPSet bool
 	// Port is container.port; 0 picks a free port.
 	Port int
 	// ServiceName is container.service_name, else $LYMPH_SERVICE_NAME,
@@ -48,6 +50,7 @@ type Events struct {
 func (c *Config) Container() (Container, error) {
 	var out Container
 	out.IP = c.String("container.ip")
+	out.IPSet = out.IP != "" && !c.ipDefaulted
 	if out.IP == "" {
 		out.IP = os.Getenv(EnvNodeIP)
 	}

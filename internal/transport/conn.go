@@ -91,10 +91,34 @@ func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, serve
 	}
 	zc, err := zmq4.Open(c, sec, typ, zmq4.SocketIdentity(id), server, nil)
 	if err != nil {
+		// Every ZMTP peer sends its greeting at once; one that stays
+		// silent until the deadline is most likely another protocol's
+		// server waiting for its client to speak (an HTTP server does).
+		var ne net.Error
+		if c.limit.off == 0 && errors.As(err, &ne) && ne.Timeout() {
+			return "", fmt.Errorf("%w within %v: not a ZMTP peer, or a stuck one", ErrNoGreeting, timeout.Round(time.Millisecond))
+		}
 		return "", err
 	}
 	if err := c.SetDeadline(time.Time{}); err != nil {
 		return "", err
 	}
 	return zc.Peer.Meta["Identity"], nil
+}
+
+// ErrNoGreeting reports a peer that sent not one byte of its ZMTP greeting
+// before the handshake's deadline (Options.DialTimeout, or
+// HandshakeTimeout for a client that connected).
+var ErrNoGreeting = errors.New("transport: peer sent no ZMTP greeting")
+
+// notZMTP returns the NotZMTPError in a handshake's error, naming the peer,
+// or nil when the peer's greeting was ZMTP's. zmq4 wraps it in three
+// layers of its own, which say nothing more.
+func notZMTP(err error, peer string, dialed bool) *NotZMTPError {
+	var nz *NotZMTPError
+	if !errors.As(err, &nz) {
+		return nil
+	}
+	nz.Peer, nz.dialed = peer, dialed
+	return nz
 }

@@ -20,9 +20,17 @@ const (
 // means its default.
 type Options struct {
 	// Endpoint is where to listen, "tcp://host:port", and (with the real
-	// port when port is 0) the socket identity peers see and reply to. Use
-	// an address peers can reach: the identity is their reply address.
+	// port when port is 0, and AdvertiseHost's host when set) the socket
+	// identity peers see and reply to. Use an address peers can reach,
+	// or set AdvertiseHost: the identity is their reply address.
 	Endpoint string
+
+	// AdvertiseHost, when not empty, replaces Endpoint's host in the
+	// endpoint the Transport is known by (Endpoint: its socket identity,
+	// where peers reply), with the bound port: the address peers reach it
+	// at when it binds one they cannot use, such as 0.0.0.0. An IPv6
+	// address is given without brackets.
+	AdvertiseHost string
 
 	// Logger receives the transport's logs; nil means slog.Default().
 	// Records caused by peers' input are rate-limited.

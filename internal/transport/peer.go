@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,7 +298,14 @@ func (p *peer) dial(done chan struct{}) {
 	switch {
 	case err != nil:
 		t.stats.dialFailures.Add(1)
-		p.dialErr = fmt.Errorf("%w: %s: %v", ErrNotConnected, p.endpoint, err)
+		switch nz, ok := err.(*NotZMTPError); {
+		case ok:
+			p.dialErr = nz // names the peer, and matches ErrNotConnected
+		case errors.Is(err, ErrNoGreeting): // wraps nothing else
+			p.dialErr = fmt.Errorf("%w: %s: %w", ErrNotConnected, p.endpoint, err)
+		default:
+			p.dialErr = fmt.Errorf("%w: %s: %v", ErrNotConnected, p.endpoint, err)
+		}
 		p.dialFailedAt = time.Now()
 		if !p.removed && !t.closed.Load() {
 			p.forgetTimer = time.AfterFunc(t.opts.DialBackoff, p.forgetFailed)
@@ -355,6 +363,18 @@ func (p *peer) connect() (*outConn, error) {
 		t.untrack(c)
 		c.Close()
 		c.r.drop()
+		if nz := notZMTP(err, p.endpoint, true); nz != nil {
+			// Someone else's server on a lymph endpoint (a stale
+			// registry entry, a port reused): say so loudly, since every
+			// call to it fails.
+			t.rlog.warn("not-zmtp-out", "transport: peer does not speak ZMTP",
+				slog.String("peer", p.endpoint), slog.String("got", strconv.Quote(string(nz.Got))))
+			return nil, nz
+		}
+		if errors.Is(err, ErrNoGreeting) {
+			t.rlog.warn("no-greeting-out", "transport: peer sent no ZMTP greeting",
+				slog.String("peer", p.endpoint), slog.Any("err", err))
+		}
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	t.stats.connsOut.Add(1)

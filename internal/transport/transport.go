@@ -61,10 +61,18 @@ func Listen(ctx context.Context, opts Options) (*Transport, error) {
 	// Bind first, name later: with port 0 the identity must carry the
 	// port the kernel picked, or peers' replies would go nowhere.
 	host, _, _ := net.SplitHostPort(addr)
+	if o.AdvertiseHost != "" {
+		host = o.AdvertiseHost
+	}
 	port := l.Addr().(*net.TCPAddr).Port
+	endpoint := tcpScheme + net.JoinHostPort(host, strconv.Itoa(port))
+	if _, err := splitEndpoint(endpoint, false); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("transport: advertised host %q: %w", o.AdvertiseHost, err)
+	}
 	t := &Transport{
 		opts:     o,
-		endpoint: tcpScheme + net.JoinHostPort(host, strconv.Itoa(port)),
+		endpoint: endpoint,
 		log:      o.Logger,
 		rlog:     newRateLog(o.Logger, time.Second),
 		ln:       l.(*net.TCPListener),
@@ -83,9 +91,13 @@ func Listen(ctx context.Context, opts Options) (*Transport, error) {
 	return t, nil
 }
 
-// Endpoint returns the endpoint the Transport listens at, with the real
-// port; it is also its socket identity.
+// Endpoint returns the endpoint the Transport is known by: where it
+// listens (or Options.AdvertiseHost), with the real port. It is also its
+// socket identity.
 func (t *Transport) Endpoint() string { return t.endpoint }
+
+// ListenAddr returns the address the Transport is bound to, host:port.
+func (t *Transport) ListenAddr() string { return t.ln.Addr().String() }
 
 // Stats returns a snapshot of the Transport's counters.
 func (t *Transport) Stats() Stats { return t.stats.snapshot() }
@@ -259,6 +271,9 @@ func (t *Transport) serveInbound(c *conn) {
 	if err != nil {
 		t.stats.handshakeFails.Add(1)
 		if !t.closed.Load() {
+			if nz := notZMTP(err, c.RemoteAddr().String(), false); nz != nil {
+				err = nz // an HTTP client on our port, say: zmq4's wrapping adds nothing
+			}
 			t.rlog.warn("handshake-in", "transport: handshake with client failed",
 				slog.String("remote", c.RemoteAddr().String()), slog.Any("err", err))
 		}

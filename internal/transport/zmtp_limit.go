@@ -2,7 +2,9 @@ package transport
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strconv"
 )
 
 const (
@@ -30,6 +32,10 @@ const (
 // 4 GiB. The check runs on the bytes that complete the size field, so zmq4
 // gets a read error instead of the size.
 //
+// It also fails at the first byte of the greeting that is not ZMTP 3's
+// (NotZMTPError), so that a peer speaking another protocol is reported as
+// such at once.
+//
 // It is used while zmq4 runs the handshake; afterwards msgReader parses the
 // frames itself and enforces Options.MaxMessageSize.
 type zmtpLimit struct {
@@ -39,6 +45,12 @@ type zmtpLimit struct {
 	long  bool
 	size  [8]byte
 	off   int64 // stream offset, for error messages
+	err   error // the first failure, returned by every later scan
+
+	// head keeps the first bytes of the stream, to show them when they
+	// are not a ZMTP greeting.
+	head  [notZMTPShown]byte
+	nhead int
 }
 
 func newZMTPLimit(max uint64) *zmtpLimit {
@@ -46,11 +58,22 @@ func newZMTPLimit(max uint64) *zmtpLimit {
 }
 
 // scan consumes p, the next bytes of the stream, and returns an error when
-// a frame in it is too large. The error sticks: later calls return it too.
+// a frame in it is too large or the greeting is not ZMTP 3's. The error sticks: later calls return it too.
 func (z *zmtpLimit) scan(p []byte) error {
 	for len(p) > 0 {
 		switch z.state {
-		case scanGreeting, scanBody:
+		case scanGreeting:
+			// The signature is checked byte by byte as it arrives: a
+			// peer that is not ZMTP (an HTTP server answering our
+			// greeting with a 400 and keeping the connection open, say)
+			// fails the handshake at its first byte, instead of zmq4
+			// waiting for 64 bytes that may never come.
+			if err := z.checkSignature(p); err != nil {
+				z.state, z.err = -1, err
+				return err
+			}
+			fallthrough
+		case scanBody:
 			n := uint64(len(p))
 			if n > z.need {
 				n = z.need
@@ -88,7 +111,8 @@ func (z *zmtpLimit) scan(p []byte) error {
 			}
 			if size > z.max {
 				z.state = -1
-				return fmt.Errorf("%w: frame of %d bytes declared at offset %d (limit %d)", ErrTooLarge, size, z.off, z.max)
+				z.err = fmt.Errorf("%w: frame of %d bytes declared at offset %d (limit %d)", ErrTooLarge, size, z.off, z.max)
+				return z.err
 			}
 			z.need = size
 			z.state = scanBody
@@ -96,8 +120,86 @@ func (z *zmtpLimit) scan(p []byte) error {
 				z.state = scanFlags
 			}
 		default:
-			return fmt.Errorf("%w: stream already over its limit", ErrTooLarge)
+			return z.err
 		}
 	}
 	return nil
+}
+
+// notZMTPShown is how many of a non-ZMTP peer's first bytes its error shows.
+const notZMTPShown = 24
+
+// The ZMTP 3 signature: byte 0 is 0xFF and byte 9 is 0x7F (the eight
+// bytes between are padding), and the major version at byte 10 is 3.
+const (
+	sigFirst    = 0xff
+	sigLast     = 0x7f
+	sigLastAt   = 9
+	versionAt   = 10
+	zmtpVersion = 3
+)
+
+// checkSignature checks the bytes of p that fall in the signature and
+// version (stream offsets 0 to 10), given that z.off bytes came before p,
+// and remembers the stream's first bytes for the error.
+func (z *zmtpLimit) checkSignature(p []byte) error {
+	z.nhead += copy(z.head[z.nhead:], p)
+	for i, b := range p {
+		var bad bool
+		switch z.off + int64(i) {
+		case 0:
+			bad = b != sigFirst
+		case sigLastAt:
+			bad = b != sigLast
+		case versionAt:
+			bad = b < zmtpVersion
+		default:
+			if z.off+int64(i) > versionAt {
+				return nil
+			}
+			continue
+		}
+		if bad {
+			return &NotZMTPError{Got: append([]byte(nil), z.head[:z.nhead]...)}
+		}
+	}
+	return nil
+}
+
+// ErrNotZMTP is matched (errors.Is) by a NotZMTPError.
+var ErrNotZMTP = errors.New("transport: peer does not speak ZMTP 3")
+
+// NotZMTPError reports a peer whose first bytes are not a ZMTP 3 greeting:
+// another protocol's server (HTTP, say) on a port taken for a lymph
+// instance's. It matches ErrNotZMTP and, for a peer we dialed (a request
+// to it was surely not sent), ErrNotConnected.
+type NotZMTPError struct {
+	// Peer is the endpoint dialed, or the remote address of a client that
+	// connected; "" when unknown.
+	Peer string
+	// Got is the start of what the peer sent.
+	Got []byte
+	// dialed is set for a peer we connected to.
+	dialed bool
+}
+
+func (e *NotZMTPError) Error() string {
+	at := ""
+	if e.Peer != "" {
+		at = " at " + e.Peer
+	}
+	got := strconv.Quote(string(e.Got))
+	if len(e.Got) == notZMTPShown {
+		got = got[:len(got)-1] + `..."`
+	}
+	return "transport: peer" + at + " does not speak ZMTP 3 (got " + got + ")"
+}
+
+// Unwrap makes the error match ErrNotZMTP, and ErrNotConnected when we
+// dialed the peer.
+func (e *NotZMTPError) Unwrap() []error {
+	if e.dialed {
+		return []error{ErrNotZMTP, ErrNotConnected}
+	}
+	return []error{ErrNotZMTP}
 }
