@@ -73,6 +73,10 @@ type Container struct {
 	// returns when someone else called Stop.
 	stopped     chan struct{}
 	stoppedOnce sync.Once
+	// startDone is closed when Start has finished, well or not, so that a
+	// Stop called meanwhile (a signal during a slow start) waits for it
+	// rather than leaving a container that goes on serving.
+	startDone chan struct{}
 }
 
 // NewContainer returns a container configured by opts. It binds nothing
@@ -98,13 +102,14 @@ func NewContainer(opts ...ContainerOption) (*Container, error) {
 	}
 	levels := newLevelOverride()
 	c := &Container{
-		cfg:      cfg,
-		levels:   levels,
-		logger:   slog.New(levelHandler{inner: base.Handler(), level: levels.level}),
-		metrics:  newMetrics(),
-		requests: newGate(),
-		refusals: newGate(),
-		stopped:  make(chan struct{}),
+		cfg:       cfg,
+		levels:    levels,
+		logger:    slog.New(levelHandler{inner: base.Handler(), level: levels.level}),
+		metrics:   newMetrics(),
+		requests:  newGate(),
+		refusals:  newGate(),
+		stopped:   make(chan struct{}),
+		startDone: make(chan struct{}),
 	}
 	c.ifaces.Store(emptyTable)
 	c.pending.calls = map[string]pendingCall{}
@@ -225,6 +230,7 @@ func (c *Container) Start(ctx context.Context) error {
 	}
 	c.phase.Store(int32(phaseStarting))
 	c.lifeMu.Unlock()
+	defer close(c.startDone)
 
 	if err := c.start(ctx); err != nil {
 		c.phase.Store(int32(phaseStopped))
@@ -348,11 +354,23 @@ func (c *Container) instance(inst *installed) registry.Instance {
 //  3. it fails calls still waiting for replies with ErrNotRunning and
 //     closes the sockets, after writing out the replies already sent.
 //
-// It returns ctx's error if it had to cut in-flight requests short.
-// Calling Stop again, or before Start, returns nil.
+// It returns ctx's error if it had to cut in-flight requests short. A Stop
+// called while Start is still running waits for Start to finish (or ctx to
+// end), then stops what Start started. Calling Stop again, or before
+// Start, returns nil.
 func (c *Container) Stop(ctx context.Context) error {
 	c.lifeMu.Lock()
 	p := c.currentPhase()
+	if p == phaseStarting {
+		c.lifeMu.Unlock()
+		select {
+		case <-c.startDone:
+		case <-ctx.Done():
+			return fmt.Errorf("lymph: stop: waiting for Start to finish: %w", ctx.Err())
+		}
+		c.lifeMu.Lock()
+		p = c.currentPhase()
+	}
 	if p != phaseServing {
 		if p == phaseNew {
 			c.phase.Store(int32(phaseStopped))

@@ -99,3 +99,41 @@ func TestErrorHookSeesPanicsAndUndeclaredErrors(t *testing.T) {
 	assert.EqualError(t, reports[1].Err, "something broke")
 	assert.Equal(t, "0123456789abcdef0123456789abcdef", reports[1].TraceID)
 }
+
+// slowStarter's OnStart waits until released, so that a test can call
+// Stop while Start is still running.
+type slowStarter struct {
+	Interface
+	entered, release chan struct{}
+}
+
+func (s *slowStarter) OnStart(ctx context.Context) error {
+	close(s.entered)
+	<-s.release
+	return nil
+}
+
+func (s *slowStarter) Hello() (string, error) { return "hi", nil }
+
+// A Stop that arrives while Start runs (a SIGTERM during a slow start) must
+// not return before Start and leave a container serving behind it.
+func TestStopDuringStartWaitsAndStops(t *testing.T) {
+	reg := memoryRegistry(t)
+	c, err := NewContainer(WithName("slowstart"), WithLogger(quietLogger()), WithRegistry(reg))
+	require.NoError(t, err)
+	svc := &slowStarter{entered: make(chan struct{}), release: make(chan struct{})}
+	require.NoError(t, c.Install(svc))
+	started := make(chan error, 1)
+	go func() { started <- c.Start(context.Background()) }()
+	<-svc.entered
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Stop(context.Background()) }()
+	close(svc.release)
+	require.NoError(t, <-started)
+	require.NoError(t, <-stopped)
+	assert.Equal(t, phaseStopped, c.currentPhase())
+	instances, err := reg.Lookup(context.Background(), "slowstart")
+	require.NoError(t, err)
+	assert.Empty(t, instances, "the stopped container left the registry")
+}
