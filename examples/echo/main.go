@@ -2,6 +2,7 @@
 //
 //	go run ./examples/echo                       # service and client in one process
 //	go run ./examples/echo serve --endpoint tcp://127.0.0.1:4000 [--registry URL] [--metrics 127.0.0.1:9100]
+//	go run ./examples/echo serve --endpoint tcp://0.0.0.0:4000 --advertise-ip 10.0.0.5
 //
 // The first form starts the service, calls each of its methods through a
 // proxy, prints what each call returned, and stops. The second serves until
@@ -37,6 +38,7 @@ func run(args []string) error {
 	}
 	fs := flag.NewFlagSet("echo "+mode, flag.ContinueOnError)
 	endpoint := fs.String("endpoint", "tcp://127.0.0.1:0", "endpoint to bind, tcp://host:port (port 0 picks one)")
+	advertiseIP := fs.String("advertise-ip", "", "IP peers reach this service on, when --endpoint binds every address (tcp://0.0.0.0:PORT); default $LYMPH_NODE_IP")
 	registryURL := fs.String("registry", "", "registry URL (zookeeper://host:2181/lymph, local:, memory:); default $LYMPH_REGISTRY or local:")
 	verbose := fs.Bool("v", false, "log at debug level")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9100)")
@@ -58,6 +60,9 @@ func run(args []string) error {
 	if *registryURL != "" {
 		opts = append(opts, lymph.WithRegistryURL(*registryURL))
 	}
+	if *advertiseIP != "" {
+		opts = append(opts, lymph.WithAdvertiseIP(*advertiseIP))
+	}
 	var metrics *lymphprom.Server
 	if *metricsAddr != "" {
 		var err error
@@ -75,11 +80,16 @@ func run(args []string) error {
 		metrics.Serve(c)
 		fmt.Printf("metrics on http://%s/metrics\n", metrics.Addr())
 	}
-	if err := install(c); err != nil {
+	if err := install(c, mode == "serve"); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if mode == "serve" {
+		// Start, serve until SIGINT or SIGTERM, then stop gracefully: a
+		// deploy loses no call.
+		return c.Serve(ctx, 5*time.Second)
+	}
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
@@ -88,12 +98,6 @@ func run(args []string) error {
 		defer cancel()
 		c.Stop(stopCtx)
 	}()
-
-	if mode == "serve" {
-		fmt.Printf("echo serving on %s (identity %s)\n", c.Endpoint(), c.Identity())
-		<-ctx.Done()
-		return nil
-	}
 	return demo(ctx, c)
 }
 

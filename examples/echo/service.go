@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -11,7 +12,20 @@ import (
 //go:generate go run github.com/lymphgo/lymph/cmd/lymphdoc -type EchoService
 
 // EchoService is the example service: reachable as "echo".
-type EchoService struct{ lymph.Interface }
+type EchoService struct {
+	lymph.Interface
+	announce bool // print where it serves once bound (the serve mode)
+}
+
+// OnStart runs when the container starts, once its endpoint is bound and
+// before it registers: lymph's on_start hook.
+func (s *EchoService) OnStart(ctx context.Context) error {
+	if s.announce {
+		c := s.Container()
+		fmt.Printf("echo serving on %s (identity %s)\n", c.Endpoint(), c.Identity())
+	}
+	return nil
+}
 
 // ErrNope is the error Fail declares: callers see a *lymph.RemoteError of
 // type "Nope".
@@ -60,6 +74,6 @@ func (s *EchoService) Sleep(ctx context.Context, args SleepArgs) error {
 }
 
 // install puts the service into c with its declared errors.
-func install(c *lymph.Container) error {
-	return c.Install(&EchoService{}, lymph.WithRaises("Fail", ErrNope))
+func install(c *lymph.Container, announce bool) error {
+	return c.Install(&EchoService{announce: announce}, lymph.WithRaises("Fail", ErrNope))
 }
