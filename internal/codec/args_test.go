@@ -89,13 +89,13 @@ func TestDecodeArgs(t *testing.T) {
 		typ := reflect.StructOf(fields)
 		body := map[string]int{}
 		for _, f := range fields[:69] {
-			body[f.Name] = 1
+			body[SnakeCase(f.Name)] = 1
 		}
 		err := DecodeArgs(mustMarshal(t, body), reflect.New(typ).Interface())
 		var ae *ArgsError
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, MissingArg, ae.Kind)
-		assert.Equal(t, fields[69].Name, ae.Arg)
+		assert.Equal(t, SnakeCase(fields[69].Name), ae.Arg)
 	})
 }
 
@@ -155,13 +155,17 @@ func TestArgNames(t *testing.T) {
 	}
 	type withEmbedded struct {
 		Base
-		Name string
-		skip int
+		Name      string
+		FirstName string
+		HTTPCode  int
+		Tagged    int `msgpack:"TaggedName"`
+		skip      int
 	}
 	assert.Equal(t, []string{"text"}, ArgNames(reflect.TypeFor[upperArgs]()))
 	assert.Equal(t, []string{"text"}, ArgNames(reflect.TypeFor[*upperArgs]()))
 	assert.Equal(t, []string{"query", "limit", "cursor", "since", "tags"}, ArgNames(reflect.TypeFor[searchArgs]()))
-	assert.Equal(t, []string{"id", "Name"}, ArgNames(reflect.TypeFor[withEmbedded]()))
+	assert.Equal(t, []string{"id", "name", "first_name", "http_code", "TaggedName"}, ArgNames(reflect.TypeFor[withEmbedded]()),
+		"untagged fields are snake_case, as method names; a tag names a field as written")
 	assert.Empty(t, ArgNames(reflect.TypeFor[struct{}]()))
 	assert.Nil(t, ArgNames(reflect.TypeFor[map[string]any]()))
 	assert.Nil(t, ArgNames(reflect.TypeFor[int]()))

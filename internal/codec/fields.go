@@ -98,7 +98,7 @@ func collectFields(t reflect.Type, index []int, s *structInfo, allOmitEmpty bool
 			continue
 		}
 		if name == "" {
-			name = f.Name // as vmihailenco/msgpack names it
+			name = SnakeCase(f.Name)
 		}
 		if _, taken := s.byName[name]; taken {
 			continue // the first field of a name wins
