@@ -210,8 +210,12 @@ func lymphEncoder(k lymphKind) encFunc {
 		}
 	case lkTimeOfDay:
 		return func(e *encState, v reflect.Value) error {
+			t := timeOfDayOf(v)
+			if !t.Valid() {
+				return &ValueError{Type: v.Type(), Msg: "invalid time " + t.String()}
+			}
 			var text [9]byte
-			b, err := appendWireTime(text[:0], timeOfDayOf(v))
+			b, err := appendWireTime(text[:0], t)
 			if err != nil {
 				return err
 			}
