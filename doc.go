@@ -29,10 +29,22 @@
 //
 //	func (s *T) M(ch *lymph.ReplyChannel[, args A])
 //
-// A is a struct (or pointer to one) whose msgpack tags name the keyword
-// arguments, or a map with string keys. A request whose arguments do not fit
-// — a missing, unknown or ill-typed argument — gets a NACK. A struct field
-// is optional when it is a pointer, or tagged omitempty or lymph:"optional".
+// A is a struct (or pointer to one) whose fields are the keyword arguments,
+// or a map with string keys. A request whose arguments do not fit — a
+// missing, unknown or ill-typed argument — gets a NACK. A struct field is
+// optional when it is a pointer, or tagged omitempty or lymph:"optional".
+//
+// # Arguments and results
+//
+// Structs travel as msgpack maps of their fields. A field's key is its
+// msgpack tag, or, untagged, the snake_case of its Go name, the rule that
+// names methods: FirstName travels as "first_name", UserID as "user_id";
+// `msgpack:"FirstName"` keeps the Go name, `msgpack:"-"` leaves the field
+// out, `msgpack:",omitempty"` leaves out an empty value. Unexported fields
+// are left out; an untagged embedded struct is flattened into the outer
+// map. A reply value that does not fit its target fails the call with an
+// error naming the field and what was wanted and found: `lymph: echo.upper:
+// decoding the reply: field "count": want an integer, got a string`.
 //
 // # Calling: where and what
 //
@@ -75,5 +87,9 @@
 //
 // Arguments and results travel as msgpack: strings as str, []byte as bin.
 // lymph's extension values map to time.Time (datetime), Date, TimeOfDay,
-// Decimal, uuid.UUID (github.com/google/uuid) and Set.
+// Decimal, uuid.UUID (github.com/google/uuid) and Set, and a nested
+// document (msgpack extension 101) to Nested; decoded into `any`, they come
+// back as these types. lymph's forms stay lymph's: nothing is registered
+// with github.com/vmihailenco/msgpack, so other users of it in the same
+// binary keep its own encoding of time.Time, uuid.UUID and maps.
 package lymph

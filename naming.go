@@ -1,31 +1,8 @@
 package lymph
 
-import (
-	"strings"
-	"unicode"
-)
+import "github.com/lymphgo/lymph/internal/codec"
 
 // snakeCase turns a Go method name into lymph's wire name: DoAck -> do_ack,
-// GetHTTPStatus -> get_http_status, Upper2 -> upper2.
-func snakeCase(name string) string {
-	runes := []rune(name)
-	var b strings.Builder
-	b.Grow(len(name) + 4)
-	for i, r := range runes {
-		if unicode.IsUpper(r) {
-			// A word starts at an upper-case letter that follows a lower-case
-			// letter or digit, or that ends an acronym (HTTPStatus: the S).
-			if i > 0 {
-				prev := runes[i-1]
-				nextLower := i+1 < len(runes) && unicode.IsLower(runes[i+1])
-				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
-					b.WriteByte('_')
-				}
-			}
-			b.WriteRune(unicode.ToLower(r))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+// GetHTTPStatus -> get_http_status, Upper2 -> upper2. Untagged struct
+// fields travel under the same rule (see internal/codec's fields).
+func snakeCase(name string) string { return codec.SnakeCase(name) }

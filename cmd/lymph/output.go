@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/lymphgo/lymph"
 	"github.com/lymphgo/lymph/internal/codec"
 )
 
@@ -111,13 +112,13 @@ func jsonValue(v any) any {
 		return x.Format(time.RFC3339Nano)
 	case uuid.UUID:
 		return x.String()
-	case codec.Set:
+	case lymph.Set:
 		out := make([]any, len(x))
 		for i, e := range x {
 			out[i] = jsonValue(e)
 		}
 		return out
-	case codec.Nested:
+	case lymph.Nested:
 		return jsonValue(x.Value)
 	case []any:
 		out := make([]any, len(x))
@@ -137,7 +138,7 @@ func jsonValue(v any) any {
 			out[keyText(k)] = jsonValue(e)
 		}
 		return out
-	case fmt.Stringer: // codec.Date, TimeOfDay, Decimal
+	case fmt.Stringer: // lymph.Date, TimeOfDay, Decimal
 		return x.String()
 	case encoding.TextMarshaler:
 		if b, err := x.MarshalText(); err == nil {
@@ -268,16 +269,16 @@ func (p *printer) writePretty(b *strings.Builder, v any, depth int) {
 		tagged("datetime", x.Format(time.RFC3339Nano))
 	case uuid.UUID:
 		tagged("UUID", x.String())
-	case codec.Date:
+	case lymph.Date:
 		tagged("date", x.String())
-	case codec.TimeOfDay:
+	case lymph.TimeOfDay:
 		tagged("time", x.String())
-	case codec.Decimal:
+	case lymph.Decimal:
 		tagged("Decimal", x.String())
-	case codec.Nested:
+	case lymph.Nested:
 		b.WriteString(p.paint(colType, "nested"))
 		p.writePretty(b, x.Value, depth)
-	case codec.Set:
+	case lymph.Set:
 		b.WriteString(p.paint(colType, "set"))
 		p.writeList(b, []any(x), depth)
 	case []any:

@@ -4,10 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
-	"sync"
-
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // ArgsErrorKind says what is wrong with a request's keyword arguments.
@@ -47,12 +43,17 @@ type ArgsError struct {
 	Err  error  // the decoding error, for InvalidArg and MalformedArgs
 }
 
-// Error says what is wrong, naming the argument.
+// Error says what is wrong, naming the argument (and where inside it:
+// `argument "tags[1]": want a string, got an integer`).
 func (e *ArgsError) Error() string {
 	switch e.Kind {
 	case MissingArg, UnexpectedArg:
 		return fmt.Sprintf("%s %q", e.Kind, e.Arg)
 	case InvalidArg:
+		var de *DecodeError
+		if errors.As(e.Err, &de) {
+			return fmt.Sprintf("argument %q: %s", joinPath(e.Arg, []string{de.Path}), de.message())
+		}
 		return fmt.Sprintf("argument %q: %v", e.Arg, e.Err)
 	}
 	return fmt.Sprintf("%s: %v", e.Kind, e.Err)
@@ -61,65 +62,10 @@ func (e *ArgsError) Error() string {
 // Unwrap returns the decoding error.
 func (e *ArgsError) Unwrap() error { return e.Err }
 
-// argField is one keyword argument of a struct.
-type argField struct {
-	name     string
-	index    []int
-	optional bool
-}
-
-type argStruct struct {
-	fields []argField
-	byName map[string]int
-}
-
-var argStructs sync.Map // reflect.Type -> *argStruct
-
-func argStructOf(t reflect.Type) *argStruct {
-	if v, ok := argStructs.Load(t); ok {
-		return v.(*argStruct)
-	}
-	s := &argStruct{byName: map[string]int{}}
-	collectArgs(t, nil, s)
-	v, _ := argStructs.LoadOrStore(t, s)
-	return v.(*argStruct)
-}
-
-// collectArgs lists the fields msgpack encodes a struct's values under:
-// exported fields by their msgpack tag name (or Go name), skipping "-", with
-// untagged embedded structs inlined as msgpack inlines them.
-func collectArgs(t reflect.Type, index []int, s *argStruct) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("msgpack")
-		name, opts, _ := strings.Cut(tag, ",")
-		if name == "-" || (!f.IsExported() && !f.Anonymous) {
-			continue
-		}
-		idx := append(append([]int(nil), index...), i)
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
-			collectArgs(f.Type, idx, s)
-			continue
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		optional := strings.Contains(","+opts+",", ",omitempty,") ||
-			f.Type.Kind() == reflect.Pointer || f.Tag.Get("lymph") == "optional"
-		if _, dup := s.byName[name]; dup {
-			continue
-		}
-		s.byName[name] = len(s.fields)
-		s.fields = append(s.fields, argField{name: name, index: idx, optional: optional})
-	}
-}
-
 // ArgNames returns the keyword argument names a struct type (or a pointer
-// to one) takes, in field order: lymph inspect's params. It returns nil for
-// other types.
+// to one) takes, in field order: lymph inspect's params. They are the
+// names the struct's fields travel under: msgpack tags, else snake_case.
+// It returns nil for other types.
 func ArgNames(t reflect.Type) []string {
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -127,7 +73,7 @@ func ArgNames(t reflect.Type) []string {
 	if !isArgStruct(t) {
 		return nil
 	}
-	s := argStructOf(t)
+	s := structInfoOf(t)
 	names := make([]string, len(s.fields))
 	for i, f := range s.fields {
 		names[i] = f.name
@@ -138,17 +84,10 @@ func ArgNames(t reflect.Type) []string {
 // isArgStruct reports whether t is a struct of keyword arguments, not a
 // value that happens to be a struct, such as a time or a date.
 func isArgStruct(t reflect.Type) bool {
-	if t.Kind() != reflect.Struct {
-		return false
-	}
-	switch t {
-	case timeType, dateType, timeOfDayType:
-		return false
-	}
-	return !reflect.PointerTo(t).Implements(customDecoderType)
+	return t.Kind() == reflect.Struct && lymphKindOf(t) == lkNone &&
+		!t.Implements(customDecoderType) && !reflect.PointerTo(t).Implements(customDecoderType) &&
+		!reflect.PointerTo(t).Implements(unmarshalerType)
 }
-
-var customDecoderType = reflect.TypeFor[msgpack.CustomDecoder]()
 
 // DecodeArgs decodes a request body, a msgpack map of keyword arguments,
 // into v: a pointer to a struct or to a map with string keys. For a struct,
@@ -165,8 +104,16 @@ func DecodeArgs(data []byte, v any) (err error) {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("codec: DecodeArgs needs a non-nil pointer, got %T", v)
 	}
+	target := rv.Elem()
+	isStruct := isArgStruct(target.Type())
+	if !isStruct && target.Kind() != reflect.Map {
+		return fmt.Errorf("codec: DecodeArgs decodes into structs and maps, not %T", v)
+	}
+	if target.Kind() == reflect.Map && target.Type().Key().Kind() != reflect.String {
+		return fmt.Errorf("codec: DecodeArgs decodes into maps with string keys, not %s", target.Type())
+	}
 	if len(data) == 0 {
-		data = []byte{0xc0}
+		data = []byte{codeNil}
 	}
 	n, err := checkWellFormed(data)
 	if err != nil {
@@ -175,49 +122,73 @@ func DecodeArgs(data []byte, v any) (err error) {
 	if n != len(data) {
 		return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("%d bytes after the arguments", len(data)-n)}
 	}
-	pd := getDecoder(data)
-	defer putDecoder(pd)
-	d := pd.dec
-
-	n, err = d.DecodeMapLen()
+	d := getDecState(data)
+	defer putDecState(d)
+	if c, _ := d.r.peek(); kindOf(c) == kindExt {
+		// A nested document stands for the arguments, as vmihailenco/
+		// msgpack's DecodeMapLen took it.
+		nd, err := d.nestedRaw()
+		if err != nil {
+			return &ArgsError{Kind: MalformedArgs, Err: err}
+		}
+		d.r = reader{data: nd}
+	}
+	n, err = d.containerLen("a map", true)
 	if err != nil {
-		return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("arguments must be a map: %w", err)}
+		return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("arguments must be a map: %w", finish(err))}
 	}
-	target := rv.Elem()
-	switch {
-	case isArgStruct(target.Type()):
-		err = decodeArgStruct(d, n, target)
-	case target.Kind() == reflect.Map:
-		err = decodeArgMap(d, n, target)
-	default:
-		return fmt.Errorf("codec: DecodeArgs decodes into structs and maps, not %T", v)
+	if isStruct {
+		return decodeArgStruct(d, n, target)
 	}
-	return err
+	return decodeArgMap(d, n, target)
 }
 
-func decodeArgStruct(d *msgpack.Decoder, n int, target reflect.Value) error {
-	s := argStructOf(target.Type())
-	seen := make([]bool, len(s.fields))
+// nestedRaw reads extension 101 and returns the document it carries.
+func (d *decState) nestedRaw() ([]byte, error) {
+	c, _ := d.r.byte()
+	typ, data, err := d.r.ext(c)
+	if err != nil {
+		return nil, err
+	}
+	if typ != nestedExtID {
+		return nil, fmt.Errorf("extension type %d; lymph uses only %d", typ, nestedExtID)
+	}
+	return data, nil
+}
+
+func decodeArgStruct(d *decState, n int, target reflect.Value) error {
+	s := structInfoOf(target.Type())
+	decs := make([]decFunc, len(s.fields))
+	var seenBuf [64]bool
+	seen := seenBuf[:0]
+	if len(s.fields) > len(seenBuf) {
+		seen = make([]bool, len(s.fields))
+	} else {
+		seen = seenBuf[:len(s.fields)]
+	}
 	for range max(n, 0) {
-		name, err := d.DecodeString()
+		key, err := d.text("a string key")
 		if err != nil {
-			return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("argument names must be text: %w", err)}
+			return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("argument names must be text: %w", finish(err))}
 		}
-		i, ok := s.byName[name]
+		i, ok := s.byName[string(key)]
 		if !ok {
-			return &ArgsError{Kind: UnexpectedArg, Arg: name}
+			return &ArgsError{Kind: UnexpectedArg, Arg: string(key)}
 		}
+		f := &s.fields[i]
 		if seen[i] {
-			return &ArgsError{Kind: InvalidArg, Arg: name, Err: errors.New("given twice")}
+			return &ArgsError{Kind: InvalidArg, Arg: f.name, Err: errors.New("given twice")}
 		}
 		seen[i] = true
-		field, err := target.FieldByIndexErr(s.fields[i].index)
+		field, err := fieldAlloc(target, f.index)
 		if err != nil {
-			// A nil embedded pointer: allocate it as msgpack would.
-			return &ArgsError{Kind: InvalidArg, Arg: name, Err: err}
+			return &ArgsError{Kind: InvalidArg, Arg: f.name, Err: err}
 		}
-		if err := d.DecodeValue(field); err != nil {
-			return &ArgsError{Kind: InvalidArg, Arg: name, Err: err}
+		if decs[i] == nil {
+			decs[i] = decoderFor(f.typ)
+		}
+		if err := decs[i](d, field); err != nil {
+			return argErr(f.name, err)
 		}
 	}
 	for i, f := range s.fields {
@@ -228,24 +199,33 @@ func decodeArgStruct(d *msgpack.Decoder, n int, target reflect.Value) error {
 	return nil
 }
 
-func decodeArgMap(d *msgpack.Decoder, n int, target reflect.Value) error {
-	t := target.Type()
-	if t.Key().Kind() != reflect.String {
-		return fmt.Errorf("codec: DecodeArgs decodes into maps with string keys, not %s", t)
+// argErr is the error for an argument that did not decode: a value that
+// does not fit is InvalidArg, a document cut short MalformedArgs.
+func argErr(name string, err error) error {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return &ArgsError{Kind: InvalidArg, Arg: name, Err: finish(de)}
 	}
+	return &ArgsError{Kind: MalformedArgs, Err: err}
+}
+
+func decodeArgMap(d *decState, n int, target reflect.Value) error {
+	t := target.Type()
 	if target.IsNil() {
 		// The declared length is the sender's claim: a hint, not an
 		// allocation to make on its word.
 		target.Set(reflect.MakeMapWithSize(t, min(max(n, 0), 16)))
 	}
+	dec := decoderFor(t.Elem())
 	for range max(n, 0) {
-		name, err := d.DecodeString()
+		key, err := d.text("a string key")
 		if err != nil {
-			return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("argument names must be text: %w", err)}
+			return &ArgsError{Kind: MalformedArgs, Err: fmt.Errorf("argument names must be text: %w", finish(err))}
 		}
+		name := string(key)
 		val := reflect.New(t.Elem()).Elem()
-		if err := d.DecodeValue(val); err != nil {
-			return &ArgsError{Kind: InvalidArg, Arg: name, Err: err}
+		if err := dec(d, val); err != nil {
+			return argErr(name, err)
 		}
 		target.SetMapIndex(reflect.ValueOf(name).Convert(t.Key()), val)
 	}

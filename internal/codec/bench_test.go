@@ -152,3 +152,43 @@ func BenchmarkUnmarshalHeaders(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMarshalLargeBytes encodes a 1 MiB []byte argument: the bytes
+// should be copied once, into the output.
+func BenchmarkMarshalLargeBytes(b *testing.B) {
+	v := map[string]any{"payload": make([]byte, 1<<20)}
+	b.SetBytes(1 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Marshal(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendMarshalLargeBytes(b *testing.B) {
+	v := map[string]any{"payload": make([]byte, 1<<20)}
+	buf := make([]byte, 0, 2<<20)
+	b.SetBytes(1 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = AppendMarshal(buf[:0], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkUnmarshalLargeBytes(b *testing.B) {
+	data := mustMarshal(b, map[string]any{"payload": make([]byte, 1<<20)})
+	b.SetBytes(1 << 20)
+	b.ReportAllocs()
+	for b.Loop() {
+		var v struct {
+			Payload []byte `msgpack:"payload"`
+		}
+		if err := Unmarshal(data, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

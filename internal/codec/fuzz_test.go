@@ -56,6 +56,17 @@ func FuzzUnmarshal(f *testing.F) {
 			K map[Date]*inner
 		}
 		_ = Unmarshal(data, &i)
+		var w struct {
+			C    custom
+			M    marshaler
+			T    *textOnly
+			Tags []string
+			Arr  [3]uint8
+			Deep map[string][]*inner
+			Err  error
+			U    uint16
+		}
+		_ = Unmarshal(data, &w)
 		var r Raw
 		if err := Unmarshal(data, &r); err == nil && len(r) > 0 && string(r) != string(data) {
 			t.Fatalf("Raw %x != input %x", r, data)

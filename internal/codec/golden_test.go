@@ -67,7 +67,10 @@ func goldenCases() []goldenCase {
 		{"struct", struct {
 			Text string `msgpack:"text"`
 			N    int
-		}{"foo", 2}, "82 a4 " + hexOf("text") + " a3 666f6f a1 4e 02"},
+		}{"foo", 2}, "82 a4 " + hexOf("text") + " a3 666f6f a1 6e 02"}, // untagged: snake_case
+		{"struct tag keeps the Go name", struct {
+			N int `msgpack:"N"`
+		}{2}, "81 a1 4e 02"},
 		{"sorted map keys", map[string]any{"b": 2, "a": 1, "c": 3}, "83 a1 61 01 a1 62 02 a1 63 03"},
 
 		// lymph's typed maps.

@@ -3,10 +3,10 @@ package codec
 import (
 	"fmt"
 	"reflect"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // lymph's {"__type__": NAME, "_": VALUE} names.
@@ -25,337 +25,260 @@ const (
 const nestedExtID = 101
 
 // Set is lymph's set value: the members travel as an array. A set arriving
-// where the target is `any` decodes to a Set; it also decodes into a typed
-// slice.
+// where the target is `any` decodes to a Set (or the registered public
+// type, see RegisterPublicTypes); it also decodes into a typed slice.
 type Set []any
 
 // Nested is a msgpack document carried in extension 101, as lymph nests
-// them. Decoding one into `any` gives a Nested holding the decoded
-// document.
+// them. Decoding one into `any` gives a Nested (or the registered public
+// type) holding the decoded document.
 type Nested struct{ Value any }
 
-// datetime is time.Time in lymph's form, for times held in interfaces.
-type datetime time.Time
+// Raw is a msgpack document kept undecoded: encoding a Raw writes its bytes
+// as they are (a nil Raw as nil); decoding into a *Raw copies the document
+// (nil gives a nil Raw).
+type Raw []byte
+
+// lymphKind names the Go types that travel in a form of lymph's own.
+type lymphKind uint8
+
+const (
+	lkNone lymphKind = iota
+	lkTime
+	lkUUID
+	lkDate
+	lkTimeOfDay
+	lkDecimal
+	lkSet
+	lkNested
+	lkRaw
+	lkCount
+)
+
+var (
+	uuidType    = reflect.TypeFor[uuid.UUID]()
+	decimalType = reflect.TypeFor[Decimal]()
+	setType     = reflect.TypeFor[Set]()
+	nestedType  = reflect.TypeFor[Nested]()
+	rawType     = reflect.TypeFor[Raw]()
+)
+
+// PublicTypes are the types of the lymph package that stand for lymph's
+// values in its API. Each must have the same underlying type as this
+// package's type of the same name, so that values convert both ways.
+type PublicTypes struct {
+	Date, TimeOfDay, Decimal, Set, Nested reflect.Type
+}
+
+// registry is lymph's own table of its value types: this package's types,
+// plus the public ones once registered. Nothing in it reaches
+// vmihailenco/msgpack's process-wide registry.
+type registry struct {
+	kinds  map[reflect.Type]lymphKind
+	public [lkCount]reflect.Type // what decoding into `any` yields
+}
+
+var lymphTypes atomic.Pointer[registry]
 
 func init() {
-	msgpack.Register(time.Time{}, encodeTime, decodeTime)
-	msgpack.Register(uuid.UUID{}, encodeUUID, decodeUUID)
-	msgpack.Register(map[string]any(nil), encodeStringMap, nil)
-	msgpack.RegisterExtEncoder(nestedExtID, Nested{}, func(e *msgpack.Encoder, v reflect.Value) ([]byte, error) {
-		return Marshal(v.Interface().(Nested).Value)
-	})
-	msgpack.RegisterExtDecoder(nestedExtID, Nested{}, func(d *msgpack.Decoder, v reflect.Value, extLen int) error {
-		b := make([]byte, extLen)
-		if err := d.ReadFull(b); err != nil {
-			return err
-		}
-		var inner any
-		if err := Unmarshal(b, &inner); err != nil {
-			return err
-		}
-		v.Set(reflect.ValueOf(Nested{Value: inner}))
-		return nil
-	})
+	lymphTypes.Store(newRegistry(PublicTypes{}))
 }
 
-// encodeEnvelope writes {"__type__": name, "_": text}, key order as lymph
-// writes it.
-func encodeEnvelope(e *msgpack.Encoder, name, text string) error {
-	if err := encodeEnvelopeHead(e, name); err != nil {
-		return err
+func newRegistry(p PublicTypes) *registry {
+	r := &registry{kinds: map[reflect.Type]lymphKind{
+		timeType: lkTime, uuidType: lkUUID, dateType: lkDate, timeOfDayType: lkTimeOfDay,
+		decimalType: lkDecimal, setType: lkSet, nestedType: lkNested, rawType: lkRaw,
+	}}
+	r.public = [lkCount]reflect.Type{
+		lkDate: dateType, lkTimeOfDay: timeOfDayType, lkDecimal: decimalType, lkSet: setType, lkNested: nestedType,
 	}
-	return e.EncodeString(text)
-}
-
-func encodeEnvelopeHead(e *msgpack.Encoder, name string) error {
-	if err := e.EncodeMapLen(2); err != nil {
-		return err
-	}
-	if err := e.EncodeString(typeKey); err != nil {
-		return err
-	}
-	if err := e.EncodeString(name); err != nil {
-		return err
-	}
-	return e.EncodeString(valueKey)
-}
-
-// decodeEnvelopeText reads {"__type__": want, "_": text} and returns text.
-// A nil reads as absent, so optional fields may be nil.
-func decodeEnvelopeText(d *msgpack.Decoder, want string) (text string, ok bool, err error) {
-	code, err := d.PeekCode()
-	if err != nil {
-		return "", false, err
-	}
-	if code == 0xc0 {
-		return "", false, d.DecodeNil()
-	}
-	n, err := d.DecodeMapLen()
-	if err != nil {
-		return "", false, fmt.Errorf("want a lymph %s value: %w", want, err)
-	}
-	if n != 2 {
-		return "", false, fmt.Errorf("want a lymph %s value, got a map of %d entries", want, n)
-	}
-	var name string
-	for range 2 {
-		key, err := d.DecodeString()
-		if err != nil {
-			return "", false, err
+	for k, t := range map[lymphKind]reflect.Type{lkDate: p.Date, lkTimeOfDay: p.TimeOfDay, lkDecimal: p.Decimal, lkSet: p.Set, lkNested: p.Nested} {
+		if t == nil {
+			continue
 		}
-		switch key {
-		case typeKey:
-			name, err = d.DecodeString()
-		case valueKey:
-			text, err = d.DecodeString()
-		default:
-			err = fmt.Errorf("want a lymph %s value, got key %q", want, key)
+		own := r.public[k]
+		if t.Kind() != own.Kind() || !t.ConvertibleTo(own) || !own.ConvertibleTo(t) {
+			panic(fmt.Sprintf("codec: RegisterPublicTypes: %s does not have the underlying type of %s", t, own))
 		}
-		if err != nil {
-			return "", false, err
-		}
+		r.kinds[t] = k
+		r.public[k] = t
 	}
-	if name != want {
-		return "", false, fmt.Errorf("want a lymph %s value, got %q", want, name)
-	}
-	return text, true, nil
+	return r
 }
 
-func encodeTime(e *msgpack.Encoder, v reflect.Value) error {
-	return datetime(v.Interface().(time.Time)).EncodeMsgpack(e)
+// RegisterPublicTypes tells the codec the lymph package's types for its
+// values: they encode as lymph's values, and decoding into `any` yields
+// them instead of this package's types. The lymph package calls it from
+// its init, before any encoding; a later call replaces the earlier one.
+func RegisterPublicTypes(p PublicTypes) {
+	lymphTypes.Store(newRegistry(p))
+	// Encoders and decoders built before were built without these types.
+	encoders.Clear()
+	decoders.Clear()
+	structInfos.Clear()
 }
 
-func decodeTime(d *msgpack.Decoder, v reflect.Value) error {
-	text, ok, err := decodeEnvelopeText(d, nameDatetime)
-	if err != nil || !ok {
-		return err
+func lymphKindOf(t reflect.Type) lymphKind { return lymphTypes.Load().kinds[t] }
+
+// public converts v, a value of this package's type for kind k, to the
+// registered public type.
+func public(k lymphKind, v any) any {
+	t := lymphTypes.Load().public[k]
+	rv := reflect.ValueOf(v)
+	if t == nil || rv.Type() == t {
+		return v
 	}
-	t, err := ParseDatetime(text)
+	return rv.Convert(t).Interface()
+}
+
+// envelope heads: {"__type__": NAME, "_": as lymph writes them, "__type__"
+// first.
+var envelopeHeads = func() map[string][]byte {
+	m := map[string][]byte{}
+	for _, name := range []string{nameDatetime, nameDate, nameTime, nameDecimal, nameUUID, nameSet} {
+		b := appendMapLen(nil, 2)
+		b = appendStr(b, typeKey)
+		b = appendStr(b, name)
+		m[name] = appendStr(b, valueKey)
+	}
+	return m
+}()
+
+var (
+	headDatetime = envelopeHeads[nameDatetime]
+	headDate     = envelopeHeads[nameDate]
+	headTime     = envelopeHeads[nameTime]
+	headDecimal  = envelopeHeads[nameDecimal]
+	headUUID     = envelopeHeads[nameUUID]
+	headSet      = envelopeHeads[nameSet]
+)
+
+func (e *encState) appendTime(t time.Time) error {
+	var text [40]byte
+	b, err := appendWireDatetime(text[:0], t)
 	if err != nil {
 		return err
 	}
-	v.Set(reflect.ValueOf(t))
+	e.buf = append(e.buf, headDatetime...)
+	e.buf = appendStrBytes(e.buf, b)
 	return nil
 }
 
-// EncodeMsgpack writes the time as lymph's datetime.
-func (t datetime) EncodeMsgpack(e *msgpack.Encoder) error {
-	b, err := appendWireDatetime(nil, time.Time(t))
-	if err != nil {
-		return err
-	}
-	return encodeEnvelope(e, nameDatetime, string(b))
+// dateOf reads a Date, or a type of the same layout, field by field.
+func dateOf(v reflect.Value) Date {
+	return Date{Year: int(v.Field(0).Int()), Month: time.Month(v.Field(1).Int()), Day: int(v.Field(2).Int())}
 }
 
-func encodeUUID(e *msgpack.Encoder, v reflect.Value) error {
-	return encodeEnvelope(e, nameUUID, v.Interface().(uuid.UUID).String())
+func timeOfDayOf(v reflect.Value) TimeOfDay {
+	return TimeOfDay{Hour: int(v.Field(0).Int()), Minute: int(v.Field(1).Int()),
+		Second: int(v.Field(2).Int()), Nanosecond: int(v.Field(3).Int())}
 }
 
-func decodeUUID(d *msgpack.Decoder, v reflect.Value) error {
-	text, ok, err := decodeEnvelopeText(d, nameUUID)
-	if err != nil || !ok {
-		return err
-	}
-	u, err := uuid.Parse(text)
-	if err != nil {
-		return err
-	}
-	v.Set(reflect.ValueOf(u))
-	return nil
-}
-
-// EncodeMsgpack writes the date as lymph's date; the zero Date, which is
-// no date, as nil.
-func (d Date) EncodeMsgpack(e *msgpack.Encoder) error {
-	if d.IsZero() {
-		return e.EncodeNil()
-	}
-	if !d.Valid() {
-		return &ValueError{Type: dateType, Msg: "invalid date " + d.String()}
-	}
-	return encodeEnvelope(e, nameDate, d.String())
-}
-
-// DecodeMsgpack reads lymph's date.
-func (d *Date) DecodeMsgpack(dec *msgpack.Decoder) error {
-	text, ok, err := decodeEnvelopeText(dec, nameDate)
-	if err != nil || !ok {
-		return err
-	}
-	*d, err = ParseDate(text)
-	return err
-}
-
-// EncodeMsgpack writes the time of day as lymph's time.
-func (t TimeOfDay) EncodeMsgpack(e *msgpack.Encoder) error {
-	b, err := appendWireTime(nil, t)
-	if err != nil {
-		return err
-	}
-	return encodeEnvelope(e, nameTime, string(b))
-}
-
-// DecodeMsgpack reads lymph's time.
-func (t *TimeOfDay) DecodeMsgpack(dec *msgpack.Decoder) error {
-	text, ok, err := decodeEnvelopeText(dec, nameTime)
-	if err != nil || !ok {
-		return err
-	}
-	*t, err = ParseTimeOfDay(text)
-	return err
-}
-
-// EncodeMsgpack writes the decimal as lymph's Decimal; the empty Decimal,
-// which is no number, as nil.
-func (d Decimal) EncodeMsgpack(e *msgpack.Encoder) error {
-	if d == "" {
-		return e.EncodeNil()
-	}
-	if !d.Valid() {
-		return fmt.Errorf("invalid decimal %q", string(d))
-	}
-	return encodeEnvelope(e, nameDecimal, string(d))
-}
-
-// DecodeMsgpack reads lymph's Decimal.
-func (d *Decimal) DecodeMsgpack(dec *msgpack.Decoder) error {
-	text, ok, err := decodeEnvelopeText(dec, nameDecimal)
-	if err != nil || !ok {
-		return err
-	}
-	*d, err = ParseDecimal(text)
-	return err
-}
-
-// EncodeMsgpack writes the set as lymph's set.
-func (s Set) EncodeMsgpack(e *msgpack.Encoder) error {
-	if err := encodeEnvelopeHead(e, nameSet); err != nil {
-		return err
-	}
-	return e.Encode([]any(s))
-}
-
-// DecodeMsgpack reads lymph's set, or a plain array.
-func (s *Set) DecodeMsgpack(dec *msgpack.Decoder) error {
-	v, err := dec.DecodeInterface()
-	if err != nil {
-		return err
-	}
-	if set, ok := v.(Set); ok {
-		*s = set
-		return nil
-	}
-	switch x := v.(type) {
-	case nil:
-		*s = nil
-	case []any:
-		*s = x
-	default:
-		return fmt.Errorf("want a lymph set, got %T", v)
-	}
-	return nil
-}
-
-// decodeMap decodes every map met where the target is `any`: keys of any
-// msgpack type, and lymph's extension values turned into Go values.
-func decodeMap(d *msgpack.Decoder) (any, error) {
-	n, err := d.DecodeMapLen()
-	if err != nil || n == -1 {
-		return nil, err
-	}
-	// A map's declared length is the sender's claim: grow as entries
-	// arrive instead of trusting it with an allocation.
-	keys := make([]any, 0, min(n, 16))
-	values := make([]any, 0, min(n, 16))
-	allText := true
-	for i := range n {
-		key, err := d.DecodeInterface()
-		if err != nil {
-			return nil, err
-		}
-		keys = append(keys, key)
-		switch k := key.(type) {
-		case string:
-		case []byte:
-			// Bytes cannot key a Go map; their text can, and Python 2
-			// peers sent text keys as bin.
-			keys[i] = string(k)
-		case []any, map[string]any, map[any]any, Set:
-			return nil, fmt.Errorf("map key of type %T cannot be a Go map key", k)
-		default:
-			allText = false
-		}
-		value, err := d.DecodeInterface()
-		if err != nil {
-			return nil, err
-		}
-		values = append(values, value)
-	}
-	if allText {
-		if n == 2 {
-			if v, ok := envelope(keys, values); ok {
-				return v, nil
+func lymphEncoder(k lymphKind) encFunc {
+	switch k {
+	case lkTime:
+		return func(e *encState, v reflect.Value) error {
+			if v.CanAddr() {
+				return e.appendTime(*v.Addr().Interface().(*time.Time))
 			}
+			return e.appendTime(v.Interface().(time.Time))
 		}
-		m := make(map[string]any, len(keys))
-		for i := range keys {
-			m[keys[i].(string)] = values[i]
+	case lkUUID:
+		return func(e *encState, v reflect.Value) error {
+			var u uuid.UUID
+			for i := range u {
+				u[i] = byte(v.Index(i).Uint())
+			}
+			e.buf = append(e.buf, headUUID...)
+			e.buf = appendUUIDText(e.buf, u)
+			return nil
 		}
-		return m, nil
+	case lkDate:
+		return func(e *encState, v reflect.Value) error {
+			d := dateOf(v)
+			if d.IsZero() { // no date: Python's None
+				e.buf = appendNil(e.buf)
+				return nil
+			}
+			if !d.Valid() {
+				return &ValueError{Type: v.Type(), Msg: "invalid date " + d.String()}
+			}
+			var text [10]byte
+			e.buf = append(e.buf, headDate...)
+			e.buf = appendStrBytes(e.buf, d.appendText(text[:0]))
+			return nil
+		}
+	case lkTimeOfDay:
+		return func(e *encState, v reflect.Value) error {
+			t := timeOfDayOf(v)
+			if !t.Valid() {
+				return &ValueError{Type: v.Type(), Msg: "invalid time " + t.String()}
+			}
+			var text [9]byte
+			b, err := appendWireTime(text[:0], t)
+			if err != nil {
+				return err
+			}
+			e.buf = append(e.buf, headTime...)
+			e.buf = appendStrBytes(e.buf, b)
+			return nil
+		}
+	case lkDecimal:
+		return func(e *encState, v reflect.Value) error {
+			s := v.String()
+			if s == "" { // no number: Python's None
+				e.buf = appendNil(e.buf)
+				return nil
+			}
+			if !validDecimal(s) {
+				return &ValueError{Type: v.Type(), Msg: fmt.Sprintf("invalid decimal %q", s)}
+			}
+			e.buf = append(e.buf, headDecimal...)
+			e.buf = appendStr(e.buf, s)
+			return nil
+		}
+	case lkSet:
+		return func(e *encState, v reflect.Value) error {
+			e.buf = append(e.buf, headSet...)
+			if v.IsNil() {
+				// An empty set: Python's set() has no None.
+				e.buf = appendArrayLen(e.buf, 0)
+				return nil
+			}
+			return e.appendArray(v, encoderFor(v.Type().Elem()))
+		}
+	case lkNested:
+		return func(e *encState, v reflect.Value) error {
+			inner := encState{depth: e.depth + 1}
+			if err := encoderFor(v.Type().Field(0).Type)(&inner, v.Field(0)); err != nil {
+				return err
+			}
+			e.buf = appendExt(e.buf, nestedExtID, inner.buf)
+			return nil
+		}
+	case lkRaw:
+		return func(e *encState, v reflect.Value) error {
+			if v.IsNil() {
+				e.buf = appendNil(e.buf)
+				return nil
+			}
+			e.buf = append(e.buf, v.Bytes()...)
+			return nil
+		}
 	}
-	m := make(map[any]any, len(keys))
-	for i := range keys {
-		m[keys[i]] = values[i]
-	}
-	return m, nil
+	panic("codec: no encoder for lymph kind")
 }
 
-// envelope turns {"__type__": NAME, "_": VALUE} into its Go value. An
-// unknown NAME, or a VALUE that does not parse, leaves the map a map: data
-// is never lost to a name this side does not know.
-func envelope(keys, values []any) (any, bool) {
-	var name, value any
-	for i, k := range keys {
-		switch k {
-		case typeKey:
-			name = values[i]
-		case valueKey:
-			value = values[i]
-		default:
-			return nil, false
+// appendUUIDText writes u as a str in its canonical text form,
+// xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, as uuid.UUID.String does.
+func appendUUIDText(b []byte, u uuid.UUID) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = appendStrHeader(b, 36)
+	for i, c := range u {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			b = append(b, '-')
 		}
+		b = append(b, hexDigits[c>>4], hexDigits[c&0x0f])
 	}
-	n, ok := name.(string)
-	if !ok {
-		return nil, false
-	}
-	if list, isList := value.([]any); isList && n == nameSet {
-		return Set(list), true
-	}
-	text, ok := value.(string)
-	if !ok {
-		return nil, false
-	}
-	var (
-		out any
-		err error
-	)
-	switch n {
-	case nameDatetime:
-		out, err = ParseDatetime(text)
-	case nameDate:
-		out, err = ParseDate(text)
-	case nameTime:
-		out, err = ParseTimeOfDay(text)
-	case nameDecimal:
-		out, err = ParseDecimal(text)
-	case nameUUID:
-		out, err = uuid.Parse(text)
-	default:
-		return nil, false
-	}
-	if err != nil {
-		return nil, false
-	}
-	return out, true
+	return b
 }
