@@ -176,6 +176,8 @@ func TestContainerOptionsOutOfRange(t *testing.T) {
 		{WithEndpoint("tcp://127.0.0.1"), `lymph: WithEndpoint: endpoint "tcp://127.0.0.1": want tcp://host:port`},
 		{WithLogEndpoint(""), `lymph: WithLogEndpoint: endpoint "": want tcp://host:port`},
 		{WithRegistryURL(""), "lymph: WithRegistryURL: the URL is empty"},
+		{WithRegistryURL("bogus"), `lymph: WithRegistryURL: registry: "bogus" is not a registry URL`},
+		{WithRegistryURL("etcd://x"), `lymph: WithRegistryURL: registry: unknown registry scheme "etcd"`},
 		{WithRegistry(nil), "lymph: WithRegistry: the registry is nil"},
 		{WithLogger(nil), "lymph: WithLogger: the logger is nil"},
 		{WithPlainLogin("", "pw"), "lymph: WithPlainLogin: the username is empty"},

@@ -255,10 +255,14 @@ func WithRegistry(r registry.Registry) ContainerOption {
 // the syntax: zookeeper://host:2181/lymph, local:, memory:) at Start and
 // closes it at Stop. Without WithRegistry or WithRegistryURL the container
 // uses $LYMPH_REGISTRY, or the embedded local registry when that is unset.
-// An empty url is an error.
+// An empty url, or one that does not parse, is an error from NewContainer
+// (whether the registry answers is found at Start).
 func WithRegistryURL(url string) ContainerOption {
 	if url == "" {
 		return badContainerOption("WithRegistryURL: the URL is empty")
+	}
+	if err := registry.CheckURL(url); err != nil {
+		return badContainerOption("WithRegistryURL: %v", err)
 	}
 	return containerOption(func(c *config) { c.registryURL = url })
 }

@@ -30,7 +30,22 @@ func FromEnv(opts ...Option) (Registry, error) {
 // forms. A zookeeper: registry waits up to its connect_timeout for a first
 // session and fails if it gets none.
 func Open(rawURL string, opts ...Option) (Registry, error) {
-	o := buildOptions(opts)
+	open, err := parseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return open(buildOptions(opts))
+}
+
+// CheckURL reports whether rawURL is a registry URL Open could try to open,
+// without opening anything: for configuration checked before it is used.
+func CheckURL(rawURL string) error {
+	_, err := parseURL(rawURL)
+	return err
+}
+
+// parseURL reads rawURL and returns what opens it.
+func parseURL(rawURL string) (func(options) (Registry, error), error) {
 	scheme, rest, ok := strings.Cut(strings.TrimSpace(rawURL), ":")
 	if !ok || scheme == "" {
 		return nil, fmt.Errorf("registry: %q is not a registry URL (zookeeper://host:2181/lymph, local:, memory:)", rawURL)
@@ -41,22 +56,24 @@ func Open(rawURL string, opts ...Option) (Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registry: %q: %w", rawURL, err)
 		}
-		if o.connectTimeout != nil && !cfg.connectTimeoutSet {
-			cfg.connectTimeout = *o.connectTimeout
-		}
-		return openZooKeeper(cfg, o.logger)
+		return func(o options) (Registry, error) {
+			if o.connectTimeout != nil && !cfg.connectTimeoutSet {
+				cfg.connectTimeout = *o.connectTimeout
+			}
+			return openZooKeeper(cfg, o.logger)
+		}, nil
 	case "local":
 		dir, poll, err := parseLocal(rest)
 		if err != nil {
 			return nil, fmt.Errorf("registry: %q: %w", rawURL, err)
 		}
-		return newLocal(dir, poll, o.logger)
+		return func(o options) (Registry, error) { return newLocal(dir, poll, o.logger) }, nil
 	case "memory":
 		ns, err := parseMemory(rest)
 		if err != nil {
 			return nil, fmt.Errorf("registry: %q: %w", rawURL, err)
 		}
-		return newMemory(ns), nil
+		return func(options) (Registry, error) { return newMemory(ns), nil }, nil
 	default:
 		return nil, fmt.Errorf("registry: unknown registry scheme %q in %q (want zookeeper, local or memory)", scheme, rawURL)
 	}
