@@ -118,6 +118,18 @@ type errorBody struct {
 	Message string `msgpack:"message"`
 }
 
+// claim marks the request answered, for the dispatcher's own NACK, and
+// reports whether no reply had been sent before.
+func (ch *ReplyChannel) claim() bool {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.sent {
+		return false
+	}
+	ch.sent, ch.sentType = true, TypeNack
+	return true
+}
+
 func (ch *ReplyChannel) send(typ string, body any, unlessReplySent bool) error {
 	ch.mu.Lock()
 	if ch.sent {

@@ -31,7 +31,12 @@ const (
 	reasonBadArgs   = "bad arguments"
 	reasonBadHeader = "undecodable headers"
 	reasonFailed    = "failed"
-	reasonRefused   = "refused by the method"
+	// What the caller reads of a failure (the error's text stays in the
+	// server's log: it may hold what callers should not see).
+	reasonUndeclared = reasonFailed + ": the method returned an error it did not declare"
+	reasonPanicked   = reasonFailed + ": the method panicked"
+	reasonNoReply    = "the raw method returned without replying"
+	reasonRefused    = "refused by the method"
 )
 
 // handle receives every valid message from the transport's receive loop. It
@@ -85,19 +90,19 @@ func (c *Container) serve(in transport.Incoming) {
 	}
 	ifaceName, methodName, ok := splitSubject(req.Subject)
 	if !ok {
-		c.refuseMessage(req, reasonUnknown, nil)
+		c.refuseMessage(req, reasonUnknown+": the subject is not interface.method", nil)
 		return
 	}
 	inst := c.lookupInterface(ifaceName, req.Version())
 	if inst == nil {
 		c.metrics.count(req.Subject, metricUnknown)
-		c.refuseMessage(req, reasonUnknown, nil)
+		c.refuseMessage(req, unknownInterface(ifaceName, req.Version()), nil)
 		return
 	}
 	m := inst.methods[methodName]
 	if m == nil {
 		c.metrics.count(req.Subject, metricUnknown)
-		c.refuseMessage(req, reasonUnknown, nil)
+		c.refuseMessage(req, fmt.Sprintf("%s: %s has no method %q", reasonUnknown, ifaceName, methodName), nil)
 		return
 	}
 	ctx := context.Context(&requestContext{Context: c.serveCtx, req: req})
@@ -147,7 +152,7 @@ func (c *Container) serveRPC(ctx context.Context, inst *installed, m *method, re
 	args, err := m.decodeArgs(ctx, req.body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricBadRequest)
-		c.refuseMessage(req, reasonBadArgs, err)
+		c.refuseMessage(req, reasonBadArgs+": "+err.Error(), err)
 		return
 	}
 	if req.hasTimeout && ctx.Err() != nil && c.serveCtx.Err() == nil {
@@ -166,7 +171,7 @@ func (c *Container) runRPC(ctx context.Context, inst *installed, m *method, req 
 	out, perr := c.invoke(req, m, args)
 	if perr != nil {
 		c.metrics.count(req.Subject, metricError)
-		c.nack(req, reasonFailed)
+		c.nack(req, reasonPanicked)
 		return Outcome{Kind: OutcomePanic, Reason: reasonFailed, Err: perr}
 	}
 	if errv := out[len(out)-1]; !errv.IsNil() {
@@ -207,7 +212,7 @@ func (c *Container) replyError(ctx context.Context, req *Message, inst *installe
 	if level == slog.LevelError {
 		c.reportError(ContextWithTraceID(context.Background(), req.TraceID()), ErrorReport{Subject: req.Subject, TraceID: req.TraceID(), Err: err})
 	}
-	c.nack(req, reasonFailed)
+	c.nack(req, reasonUndeclared)
 	return Outcome{Kind: OutcomeNack, Reason: reasonFailed, Err: err}
 }
 
@@ -215,7 +220,7 @@ func (c *Container) serveRaw(ctx context.Context, inst *installed, m *method, re
 	args, err := m.decodeArgs(ctx, req.body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricBadRequest)
-		c.refuseMessage(req, reasonBadArgs, err)
+		c.refuseMessage(req, reasonBadArgs+": "+err.Error(), err)
 		return
 	}
 	if req.hasTimeout && ctx.Err() != nil && c.serveCtx.Err() == nil {
@@ -238,7 +243,13 @@ func (c *Container) runRaw(ctx context.Context, inst *installed, m *method, req 
 		c.metrics.count(req.Subject, metricError)
 	}
 	// lymph's dispatcher: a raw method that did not answer gets a NACK.
-	_ = ch.NackUnlessReplied()
+	if ch.claim() {
+		if perr != nil {
+			c.nack(req, reasonPanicked)
+		} else {
+			c.nack(req, reasonNoReply)
+		}
+	}
 	if perr != nil {
 		return Outcome{Kind: OutcomePanic, Reason: reasonFailed, Err: perr}
 	}
@@ -314,6 +325,15 @@ func (c *Container) refuseMessage(req *Message, reason string, err error) {
 	c.logger.Warn("request refused", "reason", reason, "subject", req.Subject, "source", req.Source,
 		"trace_id", req.TraceID(), "error", err)
 	c.nack(req, reason)
+}
+
+// unknownInterface is the reason for a request to an interface (or a
+// version of it) this container does not serve.
+func unknownInterface(name, version string) string {
+	if version != "" {
+		return fmt.Sprintf("%s: no interface %q with a version %s", reasonUnknown, name, version)
+	}
+	return fmt.Sprintf("%s: no interface %q", reasonUnknown, name)
 }
 
 // nack refuses req, saying why in the reason header. A NACK carries the

@@ -170,6 +170,8 @@ func (cl *client) callErr(t target, msg *lymph.Message, traceID string, err erro
 	ce := &callError{subject: t.subject, traceID: traceID, err: err}
 	if msg != nil {
 		ce.source = msg.Source
+		// A Go server says why it refused, in a header Python ignores.
+		ce.reason, _ = msg.Header("nack_reason").(string)
 		if id := msg.TraceID(); id != "" {
 			ce.traceID = id
 		}

@@ -64,6 +64,7 @@ type callError struct {
 	source  string // the replying endpoint, when a reply came
 	traceID string
 	hint    string // e.g. which registry was asked
+	reason  string // why a NACK was sent, when the server said (a Go server does)
 	timeout time.Duration
 	err     error
 }
@@ -84,6 +85,8 @@ func (e *callError) Error() string {
 	switch {
 	case errors.As(e.err, &remote):
 		return fmt.Sprintf("remote error%s: %s%s", where, remote.Error(), suffix)
+	case errors.Is(e.err, lymph.ErrNack) && e.reason != "":
+		return fmt.Sprintf("NACK%s: %s was refused: %s%s", where, e.subject, e.reason, suffix)
 	case errors.Is(e.err, lymph.ErrNack):
 		return fmt.Sprintf("NACK%s: %s was refused (unknown interface, method or version, bad arguments, or a failure the method did not declare)%s", where, e.subject, suffix)
 	case isTimeout(e.err) && !errors.Is(e.err, lymph.ErrLookupFailure):
