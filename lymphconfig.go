@@ -43,12 +43,31 @@ type Config struct {
 	Values map[string]any
 }
 
-// EventsConfig is lymph's event system section: Class (e.g.
-// lymph.events.kombu:KombuEventSystem), URL (for kombu:
-// amqp://user:password@host:port/vhost, from hostname when it is a URL,
-// else from kombu's keys and defaults), Exchange ("lymph"), Serializer
-// ("lymph-msgpack") and the whole Section.
-type EventsConfig = lymphconfig.Events
+// EventsConfig is lymph's event system section of a config file.
+type EventsConfig struct {
+	// Class is the Python class named, e.g.
+	// lymph.events.kombu:KombuEventSystem.
+	Class string
+	// URL is the broker, for the kombu event system: hostname when it is
+	// a URL, else amqp://userid:password@hostname:port/virtual_host from
+	// kombu's keys with kombu's defaults (guest, guest, localhost, 5672,
+	// /). "" for other classes.
+	URL string
+	// Exchange is lymph's exchange name, "lymph" by default.
+	Exchange string
+	// Serializer is lymph-msgpack (the default) or lymph-json.
+	Serializer string
+	// Section is the whole section, for settings not interpreted here.
+	Section map[string]any
+}
+
+// publicEvents makes the internal reading public; nil stays nil.
+func publicEvents(e *lymphconfig.Events) *EventsConfig {
+	if e == nil {
+		return nil
+	}
+	return &EventsConfig{Class: e.Class, URL: e.URL, Exchange: e.Exchange, Serializer: e.Serializer, Section: e.Section}
+}
 
 // FromConfig reads a lymph config file as lymph does: path, else
 // $LYMPH_CONFIG, else .lymph.yml in the current directory (which may be
@@ -75,7 +94,7 @@ func FromConfig(path string) (*Config, error) {
 		Endpoint:    "tcp://" + net.JoinHostPort(ct.IP, strconv.Itoa(ct.Port)),
 		RegistryURL: regURL,
 		LogEndpoint: ct.LogEndpoint,
-		Events:      ct.Events,
+		Events:      publicEvents(ct.Events),
 		Values:      conf.Values,
 	}, nil
 }
