@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -165,4 +167,37 @@ func TestPeekRequestRejectsNonIntegerTimeout(t *testing.T) {
 	require.NoError(t, err)
 	_, err = PeekRequest(headers)
 	assert.ErrorContains(t, err, "timeout_ms")
+}
+
+// BenchmarkMarshalMessageSizes: a reply's encoding by payload size. Over
+// maxPooledBuffer the encoder's buffer is handed out rather than copied.
+func BenchmarkMarshalMessageSizes(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
+		text := strings.Repeat("x", size)
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, _, err := MarshalMessage("trace", "1.0", text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMarshalRequestSizes: a request's encoding by payload size.
+func BenchmarkMarshalRequestSizes(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
+		args := map[string]any{"text": strings.Repeat("x", size)}
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, _, err := MarshalRequest("trace", "1.0", 3000, nil, args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/vmihailenco/msgpack/v5"
@@ -42,7 +41,7 @@ func MarshalRequest(traceID, version string, timeoutMs int64, extra map[string]a
 	if err := encode(e.enc, body); err != nil {
 		return nil, nil, fmt.Errorf("codec: %w", err)
 	}
-	b := bytes.Clone(e.buf.Bytes())
+	b := e.takeBytes()
 	return b[:n:n], b[n:], nil
 }
 

@@ -102,7 +102,7 @@ func BenchmarkSendOneWay(b *testing.B) {
 func BenchmarkMsgReader(b *testing.B) {
 	m := outMsg{id: NewID(), typ: TypeREQ, subject: "echo.upper", headers: benchHeaders, body: benchBody}
 	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
+	w := newBatchWriter(&buf)
 	writeMessage(w, &m)
 	w.Flush()
 	raw := buf.Bytes()

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -16,8 +15,6 @@ import (
 // enough to gather many small messages into one write. It is pooled, so an
 // idle connection holds none.
 const writeBufferSize = 32 << 10
-
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
 
 // maxSpare: a writer keeps the slice of its last batch for the next one
 // when it is this small (sequential traffic then queues without
@@ -303,7 +300,7 @@ func (oc *outConn) writeLoop() {
 					return
 				}
 			}
-			bw := writers.Get().(*bufio.Writer)
+			bw := writers.Get().(*batchWriter)
 			bw.Reset(oc.c.TCPConn)
 			var n int
 			var size int64
