@@ -60,6 +60,10 @@ func (s *EchoService) Sleep(ctx context.Context, args SleepArgs) error {
 }
 
 // install puts the service into c with its declared errors.
-func install(c *lymph.Container) error {
-	return c.Install(&EchoService{}, lymph.Raises("Fail", ErrNope))
+func install(c *lymph.Container, version string) error {
+	opts := []lymph.InstallOption{lymph.Raises("Fail", ErrNope)}
+	if version != "" {
+		opts = append(opts, lymph.Version(version))
+	}
+	return c.Install(&EchoService{}, opts...)
 }

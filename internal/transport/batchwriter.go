@@ -24,6 +24,9 @@ type batchWriter struct {
 	vecs  net.Buffers // the pieces to write, in order
 	n     int         // bytes in vecs
 	err   error       // sticky: the first write error
+	// out is what Flush hands to WriteTo, which consumes its receiver:
+	// a field, so that it need not escape to the heap on every flush.
+	out net.Buffers
 }
 
 var writers = sync.Pool{New: func() any { return newBatchWriter(nil) }}
@@ -75,8 +78,9 @@ func (w *batchWriter) Flush() error {
 		w.vecs = append(w.vecs, w.buf[w.start:])
 	}
 	if len(w.vecs) > 0 {
-		v := w.vecs // WriteTo consumes its receiver; keep w.vecs' array
-		_, w.err = v.WriteTo(w.dst)
+		w.out = w.vecs // WriteTo consumes its receiver; keep w.vecs' array
+		_, w.err = w.out.WriteTo(w.dst)
+		w.out = nil
 	}
 	clear(w.vecs)
 	if cap(w.buf) > 2*writeBufferSize { // a huge id or subject grew it
