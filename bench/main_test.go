@@ -21,6 +21,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	idleSettle = 10 * time.Millisecond
 	goleak.VerifyTestMain(m)
 }
 

@@ -158,14 +158,21 @@ func runRow(env rowEnv, row rowSpec) (r result, err error) {
 	return r, err
 }
 
-// runIdle connects every client with one call, lets them sit idle for the
-// row's duration, and measures what both processes spent meanwhile.
+// idleSettle is how long the idle row's clients sit idle before the
+// measurement starts: the steady state of an idle peer, not the second
+// after its last call (lymph pings an idle peer less and less often).
+// The test harness shortens it.
+var idleSettle = 5 * time.Second
+
+// runIdle connects every client with one call, lets them sit idle for
+// idleSettle and then the row's duration, and measures what both
+// processes spent during the latter.
 func runIdle(env rowEnv, row rowSpec, clients []echoClient, payload string) (result, error) {
 	r := result{row: row, hist: new(histogram)}
 	if err := callLoop(clients, payload, len(clients), len(clients), 0, new(histogram)); err != nil {
 		return r, err
 	}
-	time.Sleep(time.Second) // let the connections' first heartbeats settle
+	time.Sleep(idleSettle) // connected, then idle: what an idle peer costs for good
 	if err := env.prof.start(row.name, env.target.name); err != nil {
 		return r, err
 	}
