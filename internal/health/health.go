@@ -107,6 +107,7 @@ type Monitor struct {
 	mu    sync.RWMutex
 	peers map[string]*Peer
 	wake  chan struct{} // capacity 1: see poke
+	sleep atomic.Int64  // how long Run sleeps this time
 }
 
 // New returns a monitor; Run drives its heartbeats.
@@ -206,12 +207,19 @@ func (m *Monitor) Run(ctx context.Context) {
 			timer.Stop()
 		case <-timer.C:
 		}
-		timer.Reset(m.tick())
+		wait := m.tick()
+		m.sleep.Store(int64(wait))
+		timer.Reset(wait)
 	}
 }
 
-// poke wakes Run for a tick now.
+// poke wakes Run for a tick now if it sleeps longer than PingInterval
+// (all peers idle); otherwise its next tick comes soon enough, as it
+// always did.
 func (m *Monitor) poke() {
+	if m.sleep.Load() <= int64(m.cfg.PingInterval) {
+		return
+	}
 	select {
 	case m.wake <- struct{}{}:
 	default:
