@@ -3,7 +3,8 @@
 // from, heartbeat round trips, and whether its connection is up. The
 // container feeds it (calls begun and ended, messages heard, connections
 // up and down) and asks it which instance to prefer; the monitor's own
-// loop pings the instances in use once a PingInterval, through a Prober the
+// loop pings the instances in use once a PingInterval (idle ones less and
+// less often, down to once every 8 PingIntervals), through a Prober the
 // container implements with its ordinary call machinery, and closes
 // connections that stayed unresponsive or idle too long.
 //
