@@ -8,6 +8,10 @@
 //	cd bench && go run . -cpuprofile /tmp/prof    # client and server CPU profiles per row
 //	cd bench && go run . -scale 5                 # five times the calls per row
 //
+// Every target's server and client are started first; then each row runs
+// for every target in turn, so the figures a ratio compares are taken
+// seconds apart, under the same load.
+//
 // Client and server are two processes, as in production: the command
 // re-executes itself with -serve NAME for each target; the server prints
 // its address on stdout and serves until its stdin closes (so a killed
@@ -344,83 +348,100 @@ func clientMain(w io.Writer, names []string, cfg runConfig) error {
 	}
 	fmt.Fprintln(w)
 
-	var results []result
+	var ts []target
 	for _, name := range names {
 		name = strings.TrimSpace(name)
 		t, ok := findTarget(name)
 		if !ok || name == "lymph-named" {
 			return fmt.Errorf("unknown target %q", name)
 		}
-		rs, err := measureTarget(exe, t, cfg)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.label, err)
-		}
-		results = append(results, rs...)
+		ts = append(ts, t)
+	}
+	results, err := measure(exe, ts, cfg)
+	if err != nil {
+		return err
 	}
 	printResults(w, results)
 	return nil
 }
 
-// measureTarget runs the plan's rows against one server process of t (and,
-// for the calls-by-name row, one of lymph-named).
-func measureTarget(exe string, t target, cfg runConfig) (rs []result, err error) {
-	var plain, named []rowSpec
-	for _, row := range cfg.rows {
-		switch {
-		case row.named && t.name == "lymph":
-			named = append(named, row)
-		case !row.named:
-			plain = append(plain, row)
-		}
-	}
-	if len(plain) > 0 {
-		out, err := measureRows(exe, t, t, plain, cfg, dialOptions{})
-		rs = append(rs, out...)
-		if err != nil {
-			return rs, err
-		}
-	}
-	if len(named) > 0 {
-		nt, _ := findTarget("lymph-named")
-		out, err := measureRows(exe, nt, t, named, cfg, dialOptions{named: true})
-		rs = append(rs, out...)
-		if err != nil {
-			return rs, err
-		}
-	}
-	return rs, nil
+// subject is one target's server process and shared client, for the rows
+// of one kind (plain, or by name).
+type subject struct {
+	env   rowEnv
+	srv   *serverProcess
+	named bool
 }
 
-func measureRows(exe string, server, t target, rows []rowSpec, cfg runConfig, o dialOptions) (rs []result, err error) {
-	srv, err := startServer(exe, "-serve", server.name)
-	if err != nil {
-		return nil, err
+func (s *subject) close() error {
+	err := s.env.client.Close()
+	if e := s.srv.stop(); e != nil && err == nil {
+		err = fmt.Errorf("server: %w", e)
 	}
+	return err
+}
+
+// measure starts every target's server and client first, then runs the
+// rows one by one, each for every target in turn: the targets a ratio
+// compares run seconds apart, not minutes, so that a change in the
+// machine's load (other work on a shared machine) skews them alike.
+func measure(exe string, ts []target, cfg runConfig) (rs []result, err error) {
+	var subjects []*subject
 	defer func() {
-		if stopErr := srv.stop(); stopErr != nil && err == nil {
-			err = fmt.Errorf("server: %w", stopErr)
+		for _, s := range subjects {
+			if e := s.close(); e != nil && err == nil {
+				err = fmt.Errorf("%s: %w", s.env.target.label, e)
+			}
 		}
 	}()
-	env := rowEnv{target: t, addr: srv.addr, dial: o, serverCPU: srv.cpu, prof: &profiler{dir: cfg.profDir, srv: srv}}
-	// One client, shared by all callers as net/rpc's *rpc.Client and
-	// gRPC's *grpc.ClientConn are, for the rows of one connection.
-	env.client, err = t.dial(srv.addr, o)
-	if err != nil {
-		return nil, err
+	anyNamed := false
+	for _, row := range cfg.rows {
+		anyNamed = anyNamed || row.named
 	}
-	defer func() {
-		if closeErr := env.client.Close(); closeErr != nil && err == nil {
-			err = closeErr
-		}
-	}()
-	for _, row := range rows {
-		fmt.Fprintf(os.Stderr, "bench: %s, %s...\n", t.label, row.name)
-		r, err := runRow(env, row)
+	start := func(server, t target, o dialOptions) error {
+		srv, err := startServer(exe, "-serve", server.name)
 		if err != nil {
-			return rs, fmt.Errorf("%s: %w", row.name, err)
+			return fmt.Errorf("%s: %w", t.label, err)
 		}
-		r.target = t.label
-		rs = append(rs, r)
+		// One client, shared by all callers as net/rpc's *rpc.Client and
+		// gRPC's *grpc.ClientConn are, for the rows of one connection.
+		client, err := t.dial(srv.addr, o)
+		if err != nil {
+			srv.stop()
+			return fmt.Errorf("%s: %w", t.label, err)
+		}
+		subjects = append(subjects, &subject{
+			env: rowEnv{target: t, addr: srv.addr, dial: o, client: client, serverCPU: srv.cpu,
+				prof: &profiler{dir: cfg.profDir, srv: srv}},
+			srv: srv, named: o.named,
+		})
+		return nil
+	}
+	for _, t := range ts {
+		if err := start(t, t, dialOptions{}); err != nil {
+			return nil, err
+		}
+		if anyNamed && t.name == "lymph" {
+			nt, _ := findTarget("lymph-named")
+			if err := start(nt, t, dialOptions{named: true}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, row := range cfg.rows {
+		for _, s := range subjects {
+			if s.named != row.named {
+				continue
+			}
+			t := s.env.target
+			fmt.Fprintf(os.Stderr, "bench: %s, %s...\n", row.name, t.label)
+			r, err := runRow(s.env, row)
+			if err != nil {
+				return rs, fmt.Errorf("%s, %s: %w", row.name, t.label, err)
+			}
+			r.target = t.label
+			rs = append(rs, r)
+		}
 	}
 	return rs, nil
 }

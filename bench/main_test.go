@@ -90,6 +90,33 @@ func TestTwoProcesses(t *testing.T) {
 	}
 }
 
+// TestMeasure runs the command's loop, rows outside and targets inside,
+// over two targets and a by-name row, and prints the table.
+func TestMeasure(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, _ := findTarget("tcp")
+	lymph, _ := findTarget("lymph")
+	rows := append(quickRows(false)[:2], quickRows(true)...)
+	rs, err := measure(exe, []target{tcp, lymph}, runConfig{rows: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 5 { // two rows for both, the by-name row for lymph
+		t.Fatalf("%d results, want 5", len(rs))
+	}
+	if rs[0].row.name != "seq" || rs[1].row.name != "seq" || rs[0].target != "raw TCP" || rs[1].target != "lymph" {
+		t.Errorf("not row by row: %s %s, %s %s", rs[0].row.name, rs[0].target, rs[1].row.name, rs[1].target)
+	}
+	var sb strings.Builder
+	printResults(&sb, rs)
+	if !strings.Contains(sb.String(), "byname") {
+		t.Errorf("no by-name row in:\n%s", sb.String())
+	}
+}
+
 // quickRows is one row of each kind, a few calls each.
 func quickRows(named bool) []rowSpec {
 	if named {
