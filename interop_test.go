@@ -84,11 +84,12 @@ func exampleBinary(t *testing.T) string {
 }
 
 // startExample runs the echo example's service, as a user would run it,
-// registered in registryURL, and returns its endpoint and process.
-func startExample(t *testing.T, registryURL string) (string, *exec.Cmd) {
+// registered in registryURL, and returns its endpoint and process. extra
+// are more flags (e.g. --version 1.2.0).
+func startExample(t *testing.T, registryURL string, extra ...string) (string, *exec.Cmd) {
 	t.Helper()
 	endpoint := deadEndpoint(t) // a free port, for the example to bind
-	cmd := exec.Command(exampleBinary(t), "serve", "--endpoint", endpoint, "--registry", registryURL)
+	cmd := exec.Command(exampleBinary(t), append([]string{"serve", "--endpoint", endpoint, "--registry", registryURL}, extra...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

@@ -92,7 +92,9 @@ type config struct {
 // Health sets how the container watches its peers (docs/protocol.md,
 // "Heartbeats and health"). A zero field keeps lymph's value.
 type Health struct {
-	// PingInterval is how often every peer gets a lymph.ping (1 s).
+	// PingInterval is how often a peer this container calls gets a
+	// lymph.ping (1 s); an idle one (only heartbeats lately) is pinged at
+	// doubling intervals, up to 8 × PingInterval.
 	PingInterval time.Duration
 	// UnresponsiveAfter: a peer not heard from for this long is
 	// unresponsive, and calls go to other instances first (3 s).
@@ -361,7 +363,7 @@ func WithPlainUsers(users map[string]string) ContainerOption {
 	return containerOption(func(c *config) { c.credentials = users })
 }
 
-// WithoutHeartbeat turns off the once-a-second lymph.ping to every peer;
+// WithoutHeartbeat turns off the lymph.ping to the peers this container calls;
 // the default is on. Dead peers are then noticed only when their
 // connection breaks.
 func WithoutHeartbeat() ContainerOption {

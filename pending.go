@@ -48,7 +48,11 @@ type pendingCalls struct {
 }
 
 func (p *pendingCalls) add(id string, pc pendingCall) {
-	pc.peer.Begin()
+	if _, ping := pc.w.(*pingCall); ping {
+		pc.peer.BeginHeartbeat() // not activity: see health.Peer
+	} else {
+		pc.peer.Begin()
+	}
 	p.mu.Lock()
 	p.calls[id] = pc
 	p.mu.Unlock()

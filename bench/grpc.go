@@ -73,7 +73,7 @@ type grpcClient struct{ conn *grpc.ClientConn }
 // dialGRPC opens one ClientConn (one HTTP/2 connection, calls multiplexed on
 // it), with the passthrough resolver: the address is a literal, nothing to
 // resolve.
-func dialGRPC(addr string) (echoClient, error) {
+func dialGRPC(addr string, _ dialOptions) (echoClient, error) {
 	conn, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, err

@@ -1,21 +1,31 @@
-// Command bench compares lymph's request/reply path with Go's net/rpc and
-// gRPC-go on the same echo, in the same run, and prints a table.
+// Command bench compares lymph's request/reply path with a raw TCP echo,
+// Go's net/rpc and gRPC-go on the same echo, in the same run, and prints
+// one table with ratios.
 //
-//	cd bench && go run .                 # 200k calls per row, under 2 minutes on 2 cores
-//	cd bench && go run . -million        # 1M calls per row: the flat-memory check
-//	cd bench && go run . -calls 20000 -targets lymph,grpc
-//	cd bench && go run . -targets lymph,lymph-poll   # what busy polling does
+//	cd bench && go run .                          # every row, every target: ~4 minutes on 2 cores
+//	cd bench && go run . -rows 16B-64,1M-16       # some rows
+//	cd bench && go run . -targets lymph,netrpc    # some targets
+//	cd bench && go run . -cpuprofile /tmp/prof    # client and server CPU profiles per row
+//	cd bench && go run . -scale 5                 # five times the calls per row
+//
+// Every target's server and client are started first; then each row runs
+// for every target in turn, so the figures a ratio compares are taken
+// seconds apart, under the same load.
 //
 // Client and server are two processes, as in production: the command
 // re-executes itself with -serve NAME for each target; the server prints
 // its address on stdout and serves until its stdin closes (so a killed
-// client never leaves a server behind). This process only runs the client
-// path, so its allocation and heap figures are the client's.
+// client never leaves a server behind). Over its stdin the client also asks
+// for the server's CPU time (getrusage) and starts and stops its CPU
+// profile. This process only runs the client path, so its allocation and
+// heap figures are the client's.
 //
-// Each target gets two rows, each after a warm-up: one caller making one
-// call at a time (round-trip latency), then 64 callers sharing one client,
-// so 64 calls are always in flight (throughput). The payload is the same
-// 16-byte string for all; every reply is checked against it.
+// The rows (see plan in rows.go): payload sizes 16 B, 1 KiB, 64 KiB and
+// 1 MiB; 1, 16, 64 and 1,024 calls in flight; 200 client connections
+// sharing 200 calls in flight; paced rates of 5,000 and 10,000 calls/s
+// with each side's CPU per call; 100 connected idle clients; and calls by
+// service name through a registry with 10 versioned instances (lymph
+// only). Every reply is checked against the payload.
 //
 // It lives in its own module so that the library's go.mod does not pull in
 // gRPC for its users.
@@ -31,16 +41,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
-	"unsafe"
 )
-
-// payload is what every call of every target sends and expects back.
-const payload = "hello, lymph!!!!"
 
 // echoClient is one target's client, safe for concurrent calls.
 type echoClient interface {
@@ -48,18 +56,27 @@ type echoClient interface {
 	Close() error
 }
 
+// dialOptions are what some rows ask of a client.
+type dialOptions struct {
+	heartbeat bool // lymph: heartbeats on, as in production (the idle row)
+	named     bool // lymph: addr is a registry URL; call echo by name
+}
+
 type target struct {
 	name  string
 	label string
 	serve func() (addr string, stop func() error, err error)
-	dial  func(addr string) (echoClient, error)
+	dial  func(addr string, o dialOptions) (echoClient, error)
 }
 
 var targets = []target{
-	{name: "lymph", label: "lymph", serve: serveLymph, dial: dialLymph},
-	{name: "lymph-poll", label: "lymph-poll", serve: serveLymphPoll, dial: dialLymphPoll},
+	{name: "tcp", label: "raw TCP", serve: serveTCP, dial: dialTCP},
 	{name: "netrpc", label: "net/rpc", serve: serveNetRPC, dial: dialNetRPC},
 	{name: "grpc", label: "gRPC", serve: serveGRPC, dial: dialGRPC},
+	{name: "lymph", label: "lymph", serve: serveLymph, dial: dialLymph},
+	{name: "lymph-poll", label: "lymph-poll", serve: serveLymphPoll, dial: dialLymphPoll},
+	// The calls-by-name row's server: ten versioned instances.
+	{name: "lymph-named", label: "lymph", serve: serveLymphNamed, dial: dialLymph},
 }
 
 func findTarget(name string) (target, bool) {
@@ -72,26 +89,25 @@ func findTarget(name string) (target, bool) {
 }
 
 func main() {
-	serve := flag.String("serve", "", "run as the server of target `NAME` (lymph, lymph-poll, netrpc, grpc); the client starts these itself")
-	calls := flag.Int("calls", 200_000, "measured calls per row")
-	million := flag.Bool("million", false, "shorthand for -calls 1000000")
-	warmup := flag.Int("warmup", 10_000, "unmeasured calls before each row")
-	inFlight := flag.Int("inflight", 64, "callers (calls in flight) in the concurrent rows")
-	only := flag.String("targets", "lymph,netrpc,grpc", "comma-separated targets to run, lymph first for the ratios (also: lymph-poll, lymph with busy polling opted in)")
+	serve := flag.String("serve", "", "run as the server of target `NAME`; the client starts these itself")
+	only := flag.String("targets", "tcp,netrpc,grpc,lymph,lymph-poll", "comma-separated targets to run (tcp, netrpc, grpc, lymph, lymph-poll)")
+	rows := flag.String("rows", "", "comma-separated rows to run (default all): "+strings.Join(rowNames(), ","))
+	scale := flag.Float64("scale", 1, "multiplies every row's calls (e.g. 5 for 500k calls in the 16-byte concurrent rows)")
+	idle := flag.Duration("idle", 10*time.Second, "how long the idle row waits")
+	paced := flag.Duration("paced", 2*time.Second, "how long each paced row runs")
+	profDir := flag.String("cpuprofile", "", "write client and server CPU profiles of each row into `DIR`")
 	flag.Parse()
 
 	var err error
 	if *serve != "" {
 		err = serveMain(*serve, os.Stdin, os.Stdout)
 	} else {
-		if *million {
-			*calls = 1_000_000
+		var plan []rowSpec
+		plan, err = selectRows(*rows, *scale, *idle, *paced)
+		if err == nil {
+			cfg := runConfig{rows: plan, profDir: *profDir}
+			err = clientMain(os.Stdout, strings.Split(*only, ","), cfg)
 		}
-		if *calls < 1 || *warmup < 0 || *inFlight < 1 {
-			fmt.Fprintln(os.Stderr, "bench: -calls and -inflight must be at least 1, -warmup at least 0")
-			os.Exit(2)
-		}
-		err = clientMain(os.Stdout, strings.Split(*only, ","), *calls, *warmup, *inFlight)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -100,7 +116,12 @@ func main() {
 }
 
 // serveMain is the server process: it starts the target's server, prints
-// the address, and serves until stdin reaches EOF or a signal comes.
+// the address, and serves until stdin reaches EOF or a signal comes. Lines
+// on stdin are requests, each answered with one line on stdout:
+//
+//	cpu            the process's CPU time so far, in nanoseconds (getrusage)
+//	prof PATH      start a CPU profile into PATH; "ok"
+//	unprof         stop it; "ok"
 func serveMain(name string, stdin io.Reader, stdout io.Writer) error {
 	t, ok := findTarget(name)
 	if !ok {
@@ -113,8 +134,44 @@ func serveMain(name string, stdin io.Reader, stdout io.Writer) error {
 	fmt.Fprintln(stdout, addr)
 	eof := make(chan struct{})
 	go func() {
-		io.Copy(io.Discard, stdin)
-		close(eof)
+		defer close(eof)
+		sc := bufio.NewScanner(stdin)
+		var prof *os.File
+		for sc.Scan() {
+			cmd, arg, _ := strings.Cut(sc.Text(), " ")
+			switch cmd {
+			case "cpu":
+				d, err := selfCPU()
+				if err != nil {
+					d = -1
+				}
+				fmt.Fprintln(stdout, int64(d))
+			case "prof":
+				f, err := os.Create(arg)
+				if err == nil {
+					err = pprof.StartCPUProfile(f)
+				}
+				if err != nil {
+					fmt.Fprintln(stdout, "error:", err)
+					continue
+				}
+				prof = f
+				fmt.Fprintln(stdout, "ok")
+			case "unprof":
+				if prof != nil {
+					pprof.StopCPUProfile()
+					prof.Close()
+					prof = nil
+				}
+				fmt.Fprintln(stdout, "ok")
+			default:
+				fmt.Fprintln(stdout, "error: unknown request", cmd)
+			}
+		}
+		if prof != nil {
+			pprof.StopCPUProfile()
+			prof.Close()
+		}
 	}()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -129,6 +186,7 @@ func serveMain(name string, stdin io.Reader, stdout io.Writer) error {
 type serverProcess struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
+	lines chan string // its stdout, line by line
 	addr  string
 }
 
@@ -148,22 +206,56 @@ func startServer(exe string, args ...string) (*serverProcess, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &serverProcess{cmd: cmd, stdin: stdin}
-	line := make(chan string, 1)
+	p := &serverProcess{cmd: cmd, stdin: stdin, lines: make(chan string, 1)}
 	go func() {
-		s, _ := bufio.NewReader(stdout).ReadString('\n')
-		line <- strings.TrimSpace(s)
+		defer close(p.lines)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			p.lines <- strings.TrimSpace(sc.Text())
+		}
 		io.Copy(io.Discard, stdout) // never block the child on a full pipe
 	}()
 	select {
-	case p.addr = <-line:
-	case <-time.After(10 * time.Second):
+	case p.addr = <-p.lines:
+	case <-time.After(20 * time.Second):
 	}
 	if p.addr == "" {
 		p.stop()
 		return nil, fmt.Errorf("server %v printed no address", args)
 	}
 	return p, nil
+}
+
+// request sends one request line and returns the answer.
+func (p *serverProcess) request(line string) (string, error) {
+	if _, err := fmt.Fprintln(p.stdin, line); err != nil {
+		return "", err
+	}
+	select {
+	case s, ok := <-p.lines:
+		if !ok {
+			return "", errors.New("server exited")
+		}
+		if strings.HasPrefix(s, "error:") {
+			return "", errors.New(s)
+		}
+		return s, nil
+	case <-time.After(10 * time.Second):
+		return "", fmt.Errorf("server did not answer %q", line)
+	}
+}
+
+// cpu is the server's CPU time so far.
+func (p *serverProcess) cpu() (time.Duration, error) {
+	s, err := p.request("cpu")
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("server CPU: %q", s)
+	}
+	return time.Duration(n), nil
 }
 
 // stop closes the child's stdin, which tells it to stop, and kills it if it
@@ -182,14 +274,72 @@ func (p *serverProcess) stop() error {
 	}
 }
 
+// runConfig is what clientMain runs.
+type runConfig struct {
+	rows    []rowSpec
+	profDir string // "" for no profiles
+}
+
+// profiler starts and stops the client's and the server's CPU profiles
+// around one row.
+type profiler struct {
+	dir string
+	srv *serverProcess
+	f   *os.File
+}
+
+func (p *profiler) start(row, target string) error {
+	if p.dir == "" {
+		return nil
+	}
+	base := filepath.Join(p.dir, row+"-"+target)
+	f, err := os.Create(base + "-client.pprof")
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.f = f
+	if p.srv != nil {
+		if _, err := p.srv.request("prof " + base + "-server.pprof"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *profiler) stop() error {
+	if p.f == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := p.f.Close()
+	p.f = nil
+	if p.srv != nil {
+		if _, e := p.srv.request("unprof"); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
 // clientMain measures each target against its own server process.
-func clientMain(w io.Writer, names []string, calls, warmup, inFlight int) error {
+func clientMain(w io.Writer, names []string, cfg runConfig) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "echo of %q (%d bytes), %d calls per row after %d warm-up calls; client and server in separate processes over loopback TCP\n",
-		payload, len(payload), calls, warmup)
+	if cfg.profDir != "" {
+		if cfg.profDir, err = filepath.Abs(cfg.profDir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(cfg.profDir, 0o755); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "echo of a string payload; client and server in separate processes over loopback TCP\n")
 	fmt.Fprintf(w, "%s %s/%s, %d CPUs, GOMAXPROCS %d (client and server each)\n",
 		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0))
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
@@ -198,125 +348,100 @@ func clientMain(w io.Writer, names []string, calls, warmup, inFlight int) error 
 	}
 	fmt.Fprintln(w)
 
-	// One histogram per caller, made once for all rows: see runRow.
-	hists := make([]histogram, inFlight)
-	var results []result
+	var ts []target
 	for _, name := range names {
-		t, ok := findTarget(strings.TrimSpace(name))
-		if !ok {
+		name = strings.TrimSpace(name)
+		t, ok := findTarget(name)
+		if !ok || name == "lymph-named" {
 			return fmt.Errorf("unknown target %q", name)
 		}
-		rs, err := measureTarget(exe, t, calls, warmup, hists)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.label, err)
-		}
-		results = append(results, rs...)
+		ts = append(ts, t)
 	}
-	printResults(w, results, inFlight)
+	results, err := measure(exe, ts, cfg)
+	if err != nil {
+		return err
+	}
+	printResults(w, results)
 	return nil
 }
 
-func measureTarget(exe string, t target, calls, warmup int, hists []histogram) (rs []result, err error) {
-	srv, err := startServer(exe, "-serve", t.name)
-	if err != nil {
-		return nil, err
+// subject is one target's server process and shared client, for the rows
+// of one kind (plain, or by name).
+type subject struct {
+	env   rowEnv
+	srv   *serverProcess
+	named bool
+}
+
+func (s *subject) close() error {
+	err := s.env.client.Close()
+	if e := s.srv.stop(); e != nil && err == nil {
+		err = fmt.Errorf("server: %w", e)
 	}
+	return err
+}
+
+// measure starts every target's server and client first, then runs the
+// rows one by one, each for every target in turn: the targets a ratio
+// compares run seconds apart, not minutes, so that a change in the
+// machine's load (other work on a shared machine) skews them alike.
+func measure(exe string, ts []target, cfg runConfig) (rs []result, err error) {
+	var subjects []*subject
 	defer func() {
-		if stopErr := srv.stop(); stopErr != nil && err == nil {
-			err = fmt.Errorf("server: %w", stopErr)
+		for _, s := range subjects {
+			if e := s.close(); e != nil && err == nil {
+				err = fmt.Errorf("%s: %w", s.env.target.label, e)
+			}
 		}
 	}()
-	client, err := t.dial(srv.addr)
-	if err != nil {
-		return nil, err
+	anyNamed := false
+	for _, row := range cfg.rows {
+		anyNamed = anyNamed || row.named
 	}
-	defer func() {
-		if closeErr := client.Close(); closeErr != nil && err == nil {
-			err = closeErr
-		}
-	}()
-	for _, workers := range []int{1, len(hists)} {
-		fmt.Fprintf(os.Stderr, "bench: %s, %d caller(s)...\n", t.label, workers)
-		if err := warmUp(client, warmup, hists[:workers]); err != nil {
-			return nil, fmt.Errorf("warm-up: %w", err)
-		}
-		r, err := runRow(client, calls, hists[:workers], processCPU(srv.cmd.Process.Pid))
+	start := func(server, t target, o dialOptions) error {
+		srv, err := startServer(exe, "-serve", server.name)
 		if err != nil {
+			return fmt.Errorf("%s: %w", t.label, err)
+		}
+		// One client, shared by all callers as net/rpc's *rpc.Client and
+		// gRPC's *grpc.ClientConn are, for the rows of one connection.
+		client, err := t.dial(srv.addr, o)
+		if err != nil {
+			srv.stop()
+			return fmt.Errorf("%s: %w", t.label, err)
+		}
+		subjects = append(subjects, &subject{
+			env: rowEnv{target: t, addr: srv.addr, dial: o, client: client, serverCPU: srv.cpu,
+				prof: &profiler{dir: cfg.profDir, srv: srv}},
+			srv: srv, named: o.named,
+		})
+		return nil
+	}
+	for _, t := range ts {
+		if err := start(t, t, dialOptions{}); err != nil {
 			return nil, err
 		}
-		r.target = t.label
-		rs = append(rs, r)
-	}
-	return rs, nil
-}
-
-func printResults(w io.Writer, rs []result, inFlight int) {
-	mode := func(r result) string {
-		if r.workers == 1 {
-			return "sequential"
+		if anyNamed && t.name == "lymph" {
+			nt, _ := findTarget("lymph-named")
+			if err := start(nt, t, dialOptions{named: true}); err != nil {
+				return nil, err
+			}
 		}
-		return fmt.Sprintf("%d in flight", inFlight)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\ttarget\tcalls\tcalls/s\tp50\tp99\tallocs/call\tCPU/call\t")
-	for _, r := range rs {
-		cpu := "?"
-		if r.cpu > 0 {
-			cpu = fmtDur(r.cpuPerCall())
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%.1f\t%s\t\n",
-			mode(r), r.target, r.calls, r.rate(), fmtDur(r.hist.percentile(0.50)), fmtDur(r.hist.percentile(0.99)), r.allocsPerCall(), cpu)
-	}
-	tw.Flush()
-
-	// Ratios of lymph to each other target, row by row: calls/s above 1
-	// and latencies below 1 mean lymph is faster.
-	var ratios strings.Builder
-	tw = tabwriter.NewWriter(&ratios, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\tratio\tcalls/s\tp50\tp99\t")
-	pairs := 0
-	for _, l := range rs {
-		if l.target != "lymph" {
-			continue
-		}
-		for _, o := range rs {
-			if o.target == "lymph" || o.workers != l.workers {
+	for _, row := range cfg.rows {
+		for _, s := range subjects {
+			if s.named != row.named {
 				continue
 			}
-			pairs++
-			fmt.Fprintf(tw, "%s\tlymph / %s\t%.2fx\t%.2fx\t%.2fx\t\n", mode(l), o.target,
-				l.rate()/o.rate(),
-				float64(l.hist.percentile(0.50))/float64(o.hist.percentile(0.50)),
-				float64(l.hist.percentile(0.99))/float64(o.hist.percentile(0.99)))
+			t := s.env.target
+			fmt.Fprintf(os.Stderr, "bench: %s, %s...\n", row.name, t.label)
+			r, err := runRow(s.env, row)
+			if err != nil {
+				return rs, fmt.Errorf("%s, %s: %w", row.name, t.label, err)
+			}
+			r.target = t.label
+			rs = append(rs, r)
 		}
 	}
-	tw.Flush()
-	if pairs > 0 { // none when -targets leaves out lymph or all the others
-		fmt.Fprintln(w, "\nratios, lymph / other (calls/s > 1x and p50/p99 < 1x favour lymph)")
-		io.WriteString(w, ratios.String())
-	}
-
-	fmt.Fprintf(w, "\nclient process memory after a collection, at the start of each row (after its warm-up) and at its end\n(the heap includes the harness's %d latency histograms, %s, in every row)\n",
-		inFlight, fmtBytes(uint64(inFlight)*uint64(unsafe.Sizeof(histogram{}))))
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "mode\ttarget\tHeapAlloc start\tHeapAlloc end\tHeapInuse start\tHeapInuse end\tSys start\tSys end\t")
-	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", mode(r), r.target,
-			fmtBytes(r.start.HeapAlloc), fmtBytes(r.end.HeapAlloc),
-			fmtBytes(r.start.HeapInuse), fmtBytes(r.end.HeapInuse), fmtBytes(r.start.Sys), fmtBytes(r.end.Sys))
-	}
-	tw.Flush()
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
-	default:
-		return fmt.Sprintf("%.1fµs", float64(d)/float64(time.Microsecond))
-	}
-}
-
-func fmtBytes(b uint64) string {
-	return fmt.Sprintf("%d KiB", b>>10) // KiB, so a drift of a few KiB shows
+	return rs, nil
 }

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,14 +21,18 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	idleSettle = 10 * time.Millisecond
 	goleak.VerifyTestMain(m)
 }
 
 // TestHarness runs each target's server and client in this process for a
-// few calls per mode, through the same code as the command: it proves the
-// harness works, not how fast anything is.
+// few calls per row kind, through the same code as the command: it proves
+// the harness works, not how fast anything is.
 func TestHarness(t *testing.T) {
 	for _, tg := range targets {
+		if tg.name == "lymph-named" {
+			continue // the byname row of TestTwoProcesses
+		}
 		t.Run(tg.name, func(t *testing.T) {
 			addr, stop, err := tg.serve()
 			if err != nil {
@@ -39,21 +43,23 @@ func TestHarness(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			checkRows(t, tg, addr, noServerCPU) // selfCPU counts the server too
+			checkRows(t, tg, addr, dialOptions{}, noServerCPU, quickRows(false)) // selfCPU counts the server too
 		})
 	}
 }
 
 // TestTwoProcesses is the command's own layout: the server is this binary
-// re-executed, the address read from its stdout.
+// re-executed, the address read from its stdout, its CPU time and profile
+// asked for over its stdin.
 func TestTwoProcesses(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			srv, err := startServer(exe, "-serve", tg.name)
+	for _, name := range []string{"tcp", "lymph", "lymph-named"} {
+		t.Run(name, func(t *testing.T) {
+			server, _ := findTarget(name)
+			srv, err := startServer(exe, "-serve", server.name)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,16 +68,74 @@ func TestTwoProcesses(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			checkRows(t, tg, srv.addr, processCPU(srv.cmd.Process.Pid))
+			tg, rows, o := server, quickRows(false), dialOptions{}
+			if name == "lymph-named" {
+				tg, _ = findTarget("lymph")
+				rows, o = quickRows(true), dialOptions{named: true}
+			}
+			prof := &profiler{dir: t.TempDir(), srv: srv}
+			if err := prof.start("check", tg.name); err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, tg, srv.addr, o, srv.cpu, rows)
+			if err := prof.stop(); err != nil {
+				t.Fatal(err)
+			}
+			for _, side := range []string{"client", "server"} {
+				if st, err := os.Stat(prof.dir + "/check-" + tg.name + "-" + side + ".pprof"); err != nil || st.Size() == 0 {
+					t.Errorf("%s profile: %v", side, err)
+				}
+			}
 		})
+	}
+}
+
+// TestMeasure runs the command's loop, rows outside and targets inside,
+// over two targets and a by-name row, and prints the table.
+func TestMeasure(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp, _ := findTarget("tcp")
+	lymph, _ := findTarget("lymph")
+	rows := append(quickRows(false)[:2], quickRows(true)...)
+	rs, err := measure(exe, []target{tcp, lymph}, runConfig{rows: rows})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 5 { // two rows for both, the by-name row for lymph
+		t.Fatalf("%d results, want 5", len(rs))
+	}
+	if rs[0].row.name != "seq" || rs[1].row.name != "seq" || rs[0].target != "raw TCP" || rs[1].target != "lymph" {
+		t.Errorf("not row by row: %s %s, %s %s", rs[0].row.name, rs[0].target, rs[1].row.name, rs[1].target)
+	}
+	var sb strings.Builder
+	printResults(&sb, rs)
+	if !strings.Contains(sb.String(), "byname") {
+		t.Errorf("no by-name row in:\n%s", sb.String())
+	}
+}
+
+// quickRows is one row of each kind, a few calls each.
+func quickRows(named bool) []rowSpec {
+	if named {
+		return []rowSpec{{name: "byname", size: 16, inflight: 4, calls: 50, named: true}}
+	}
+	return []rowSpec{
+		{name: "seq", size: 16, inflight: 1, calls: 50},
+		{name: "big", size: 70 << 10, inflight: 4, calls: 20},
+		{name: "conns", size: 16, inflight: 6, conns: 3, calls: 60},
+		{name: "paced", size: 16, inflight: 4, rate: 2000, calls: 40},
+		{name: "idle", size: 16, conns: 2, idle: 50 * time.Millisecond},
 	}
 }
 
 func noServerCPU() (time.Duration, error) { return 0, nil }
 
-func checkRows(t *testing.T, tg target, addr string, server cpuTime) {
+func checkRows(t *testing.T, tg target, addr string, o dialOptions, server cpuTime, rows []rowSpec) {
 	t.Helper()
-	client, err := tg.dial(addr)
+	client, err := tg.dial(addr, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,21 +144,32 @@ func checkRows(t *testing.T, tg target, addr string, server cpuTime) {
 			t.Error(err)
 		}
 	}()
-	hists := make([]histogram, 8)
-	for _, workers := range []int{1, 8} {
-		if err := warmUp(client, 10, hists[:workers]); err != nil {
-			t.Fatal(err)
-		}
-		r, err := runRow(client, 100, hists[:workers], server)
+	env := rowEnv{target: tg, addr: addr, dial: o, client: client, serverCPU: server, prof: &profiler{}}
+	var rs []result
+	for _, row := range rows {
+		r, err := runRow(env, row)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", row.name, err)
 		}
-		if r.hist.n != 100 {
-			t.Errorf("%d workers: %d latencies recorded, want 100", workers, r.hist.n)
+		r.target = tg.label
+		rs = append(rs, r)
+		if row.idle > 0 {
+			if r.elapsed < row.idle {
+				t.Errorf("%s: waited %v, want %v", row.name, r.elapsed, row.idle)
+			}
+			continue
+		}
+		if n := r.hist.count(); n != uint64(row.calls) {
+			t.Errorf("%s: %d latencies recorded, want %d", row.name, n, row.calls)
 		}
 		if r.hist.percentile(0.99) < r.hist.percentile(0.50) {
-			t.Errorf("%d workers: p99 %v below p50 %v", workers, r.hist.percentile(0.99), r.hist.percentile(0.50))
+			t.Errorf("%s: p99 %v below p50 %v", row.name, r.hist.percentile(0.99), r.hist.percentile(0.50))
 		}
+	}
+	var sb strings.Builder
+	printResults(&sb, rs)
+	if !strings.Contains(sb.String(), rows[0].name) {
+		t.Errorf("table lacks row %s:\n%s", rows[0].name, sb.String())
 	}
 }
 
@@ -111,9 +186,9 @@ func TestHistogram(t *testing.T) {
 			t.Errorf("value %d: bucket middle %d", v, mid)
 		}
 	}
-	var h histogram
+	h := new(histogram)
 	for i := 1; i <= 1000; i++ {
-		h.record(time.Duration(i) * time.Microsecond)
+		h.shards[i%histShards].record(time.Duration(i) * time.Microsecond)
 	}
 	if p := h.percentile(0.5); p < 490*time.Microsecond || p > 510*time.Microsecond {
 		t.Errorf("p50 of 1..1000µs = %v", p)
@@ -123,39 +198,20 @@ func TestHistogram(t *testing.T) {
 	}
 }
 
-// TestProcessCPU checks the /proc reading against getrusage for this
-// process: after burning some CPU, both have moved, and agree to within
-// /proc's 10 ms resolution.
-func TestProcessCPU(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("reads /proc")
+// TestSelectRows checks the -rows and -scale handling.
+func TestSelectRows(t *testing.T) {
+	all, err := selectRows("", 1, time.Second, time.Second)
+	if err != nil || len(all) != len(plan) {
+		t.Fatalf("all rows: %d, %v", len(all), err)
 	}
-	proc := processCPU(os.Getpid())
-	before, err := proc()
-	if err != nil {
-		t.Fatal(err)
+	some, err := selectRows("1M-1,paced5k", 2, time.Second, 3*time.Second)
+	if err != nil || len(some) != 2 {
+		t.Fatalf("two rows: %v, %v", some, err)
 	}
-	self0, err := selfCPU()
-	if err != nil {
-		t.Fatal(err)
+	if some[0].calls != 600 || some[1].calls != 30_000 {
+		t.Errorf("scaled calls: %d and %d", some[0].calls, some[1].calls)
 	}
-	for burn := self0; burn-self0 < 100*time.Millisecond; {
-		if burn, err = selfCPU(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	after, err := proc()
-	if err != nil {
-		t.Fatal(err)
-	}
-	self1, _ := selfCPU()
-	if after <= before {
-		t.Fatalf("/proc CPU time did not grow: %v then %v", before, after)
-	}
-	if d := (self1 - self0) - (after - before); d > 30*time.Millisecond || d < -30*time.Millisecond {
-		t.Errorf("/proc says %v used, getrusage %v", after-before, self1-self0)
-	}
-	if _, err := processCPU(-1)(); err == nil {
-		t.Error("no error for a process that does not exist")
+	if _, err := selectRows("nope", 1, time.Second, time.Second); err == nil {
+		t.Error("no error for an unknown row")
 	}
 }

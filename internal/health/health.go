@@ -3,7 +3,8 @@
 // from, heartbeat round trips, and whether its connection is up. The
 // container feeds it (calls begun and ended, messages heard, connections
 // up and down) and asks it which instance to prefer; the monitor's own
-// loop pings the instances in use once a PingInterval, through a Prober the
+// loop pings the instances in use once a PingInterval (idle ones less and
+// less often, down to once every 8 PingIntervals), through a Prober the
 // container implements with its ordinary call machinery, and closes
 // connections that stayed unresponsive or idle too long.
 //
@@ -106,11 +107,13 @@ type Monitor struct {
 
 	mu    sync.RWMutex
 	peers map[string]*Peer
+	wake  chan struct{} // capacity 1: see poke
+	sleep atomic.Int64  // how long Run sleeps this time
 }
 
 // New returns a monitor; Run drives its heartbeats.
 func New(cfg Config, prober Prober) *Monitor {
-	return &Monitor{cfg: cfg.withDefaults(), prober: prober, epoch: time.Now(), peers: map[string]*Peer{}}
+	return &Monitor{cfg: cfg.withDefaults(), prober: prober, epoch: time.Now(), peers: map[string]*Peer{}, wake: make(chan struct{}, 1)}
 }
 
 // Config returns the monitor's timings, defaults filled in.
@@ -135,6 +138,7 @@ func (m *Monitor) Peer(endpoint string) *Peer {
 		p.lastHeard.Store(now)
 		p.lastActivity.Store(now)
 		m.peers[endpoint] = p
+		m.poke() // its first heartbeat, without waiting out an idle sleep
 	}
 	return p
 }
@@ -188,23 +192,45 @@ func (m *Monitor) State(endpoint string) State {
 	return p.State()
 }
 
-// Run pings and prunes until ctx ends.
+// Run pings and prunes until ctx ends. It wakes every PingInterval while
+// some peer is in use, and only when the next idle peer's heartbeat is due
+// otherwise (up to maxIdleBackoff PingIntervals): a process whose peers
+// are all idle wakes rarely. A new record, or a call to an idle peer,
+// wakes it at once.
 func (m *Monitor) Run(ctx context.Context) {
-	tick := time.NewTicker(m.cfg.PingInterval)
-	defer tick.Stop()
+	timer := time.NewTimer(m.cfg.PingInterval)
+	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-			m.tick()
+		case <-m.wake:
+			timer.Stop()
+		case <-timer.C:
 		}
+		wait := m.tick()
+		m.sleep.Store(int64(wait))
+		timer.Reset(wait)
+	}
+}
+
+// poke wakes Run for a tick now if it sleeps longer than PingInterval
+// (all peers idle); otherwise its next tick comes soon enough, as it
+// always did.
+func (m *Monitor) poke() {
+	if m.sleep.Load() <= int64(m.cfg.PingInterval) {
+		return
+	}
+	select {
+	case m.wake <- struct{}{}:
+	default:
 	}
 }
 
 // tick drops records that outlived their use, closes connections that
-// stayed bad too long, and pings the rest.
-func (m *Monitor) tick() {
+// stayed bad too long, and pings the rest. It returns how long Run may
+// sleep before the next tick.
+func (m *Monitor) tick() time.Duration {
 	m.mu.RLock()
 	ps := make([]*Peer, 0, len(m.peers))
 	for _, p := range m.peers {
@@ -213,6 +239,7 @@ func (m *Monitor) tick() {
 	m.mu.RUnlock()
 	now := m.now()
 	c := &m.cfg
+	wait := int64(maxIdleBackoff) * int64(c.PingInterval)
 	for _, p := range ps {
 		busy := p.outstanding.Load() > 0
 		switch {
@@ -226,25 +253,67 @@ func (m *Monitor) tick() {
 			m.drop(p, true)
 		case !busy && c.CloseIdleAfter > 0 && now-p.lastActivity.Load() > int64(c.CloseIdleAfter):
 			m.drop(p, true)
-		case !c.DisablePings:
+		case !c.DisablePings && m.pingDue(p, now):
 			m.ping(p, now)
 		}
+		wait = min(wait, m.untilDue(p, now))
 	}
+	return time.Duration(max(wait, int64(time.Millisecond)))
+}
+
+// maxIdleBackoff caps the idle back-off: a peer with nothing to do is
+// pinged at least once every maxIdleBackoff PingIntervals.
+const maxIdleBackoff = 8
+
+// pingDue reports whether p gets a heartbeat this tick. A peer in use (a
+// call outstanding, or one begun since the last ping) is pinged every
+// PingInterval. An idle one is pinged at doubling intervals, up to
+// maxIdleBackoff PingIntervals: pinging 100 idle peers every second cost
+// each side ~0.7 % of a core (measured: bench idle row), for knowledge
+// nobody used, since a dead connection is seen at once by its reader and
+// a frozen peer that gets a call again is Stalled within milliseconds. The
+// first call to it brings the rate back to PingInterval; State allows an
+// idle peer's longer silence.
+func (m *Monitor) pingDue(p *Peer, now int64) bool {
+	base := int64(m.cfg.PingInterval)
+	last := p.lastPing.Load()
+	if last == 0 || p.outstanding.Load() > 0 || p.lastActivity.Load() > last || p.pingFailed.Load() {
+		p.interval.Store(base)
+		return true
+	}
+	iv := max(p.interval.Load(), base)
+	if now-last+base/2 < iv { // ticks come every base, give or take
+		return false
+	}
+	p.interval.Store(min(2*iv, maxIdleBackoff*base))
+	return true
+}
+
+// untilDue is how long until p needs a tick: PingInterval unless it is an
+// idle peer in back-off (pingDue), whose next heartbeat is later.
+func (m *Monitor) untilDue(p *Peer, now int64) int64 {
+	base := int64(m.cfg.PingInterval)
+	iv, last := p.interval.Load(), p.lastPing.Load()
+	if m.cfg.DisablePings || iv <= base || last == 0 || p.down.Load() || p.outstanding.Load() > 0 {
+		return base
+	}
+	return max(last+iv-now, base)
 }
 
 func (m *Monitor) ping(p *Peer, now int64) {
 	if !p.pinging.CompareAndSwap(false, true) {
 		return // the last one is still out
 	}
+	p.lastPing.Store(now)
 	m.prober.Ping(p.endpoint, m.cfg.UnresponsiveAfter, func(ok bool) {
 		if ok {
 			p.addRTT(time.Duration(m.now() - now))
 		}
+		p.pingFailed.Store(!ok)
 		p.pinging.Store(false)
 	})
 }
 
-// drop forgets p, closing its connection when asked.
 func (m *Monitor) drop(p *Peer, disconnect bool) {
 	m.mu.Lock()
 	if m.peers[p.endpoint] == p {
@@ -300,6 +369,9 @@ type Peer struct {
 	down         atomic.Bool
 	downAt       atomic.Int64
 	pinging      atomic.Bool
+	lastPing     atomic.Int64 // Monitor.now() when the last ping went out; 0: never
+	interval     atomic.Int64 // until the next ping (idle back-off); 0: PingInterval
+	pingFailed   atomic.Bool  // the last ping got no reply in time
 
 	rttMu sync.Mutex
 	rtt   [rttWindow]time.Duration
@@ -312,7 +384,18 @@ const rttWindow = 64
 func (p *Peer) Endpoint() string { return p.endpoint }
 
 // Begin counts a call sent to the peer; End counts its end, whatever it was.
-func (p *Peer) Begin() { p.outstanding.Add(1); p.lastActivity.Store(p.m.now()) }
+func (p *Peer) Begin() {
+	p.outstanding.Add(1)
+	p.lastActivity.Store(p.m.now())
+	if p.interval.Load() > int64(p.m.cfg.PingInterval) {
+		p.m.poke() // in use again: back to heartbeats every PingInterval
+	}
+}
+
+// BeginHeartbeat counts a heartbeat sent to the peer, ended by End: it is
+// outstanding like a call, but not activity, so that a peer that only
+// exchanges heartbeats becomes idle (and is pinged less, then closed).
+func (p *Peer) BeginHeartbeat() { p.outstanding.Add(1) }
 
 // End counts the end of a call counted by Begin.
 func (p *Peer) End() { p.outstanding.Add(-1) }
@@ -343,12 +426,20 @@ func (p *Peer) State() State {
 		return StateUnresponsive
 	case c.DisablePings:
 		return StateResponsive
-	case now-p.lastHeard.Load() > int64(c.UnresponsiveAfter):
+	case p.pingFailed.Load() && p.lastHeard.Load() <= p.lastPing.Load():
+		return StateUnresponsive // asked, and no word since
+	case now-p.lastHeard.Load() > int64(c.UnresponsiveAfter)+p.idleAllowance():
 		return StateUnresponsive
 	case now-p.lastActivity.Load() > int64(c.IdleAfter):
 		return StateIdle
 	}
 	return StateResponsive
+}
+
+// idleAllowance is how much longer than usual an idle peer may be silent:
+// it is pinged less often (see pingDue).
+func (p *Peer) idleAllowance() int64 {
+	return max(p.interval.Load()-int64(p.m.cfg.PingInterval), 0)
 }
 
 func (p *Peer) addRTT(d time.Duration) {

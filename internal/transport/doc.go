@@ -101,7 +101,12 @@
 //   - It reads each frame with two unbuffered reads and writes each frame
 //     (or, with SendMulti, each message) with its own system call. Here
 //     connections read through a buffer (readBuffer), and a peer's writer
-//     frames every queued message into one buffer and flushes it once.
+//     frames every queued message into one batch (batchWriter: small
+//     frames copied, frames of 8 KiB or more referenced in place) and
+//     writes it with one writev. On a connection with concurrent calls a
+//     writer holding under 1 KiB yields once before it writes, so that
+//     messages about to be queued share the write; one call at a time
+//     never waits (outconn.go).
 //
 // Receivers validate what arrives: exactly five frames after the identity
 // (six as a ROUTER sees them), UTF-8 id and subject, a known type, and a

@@ -1,8 +1,6 @@
 package transport
 
 import (
-	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -200,34 +198,4 @@ type outMsg struct {
 
 func (m *outMsg) size() int64 {
 	return int64(len(m.id) + len(m.typ) + len(m.subject) + len(m.headers) + len(m.body))
-}
-
-// writeFrameHeader writes a frame's flags and size, long form when needed.
-func writeFrameHeader(w *bufio.Writer, flags byte, n int) {
-	if n > 255 {
-		var h [9]byte
-		h[0] = flags | flagLong
-		binary.BigEndian.PutUint64(h[1:], uint64(n))
-		w.Write(h[:]) //nolint:errcheck // bufio errors are sticky; Flush reports them
-		return
-	}
-	w.WriteByte(flags)   //nolint:errcheck
-	w.WriteByte(byte(n)) //nolint:errcheck
-}
-
-// writeMessage writes the five frames of m. Errors stick in w and come out
-// of the next Flush. We frame messages ourselves, into a buffer flushed once
-// per batch, because zmq4's Conn.SendMsg writes every frame header and body
-// with its own system call.
-func writeMessage(w *bufio.Writer, m *outMsg) {
-	writeFrameHeader(w, flagMore, len(m.id))
-	w.WriteString(m.id) //nolint:errcheck
-	writeFrameHeader(w, flagMore, len(m.typ))
-	w.WriteString(m.typ) //nolint:errcheck
-	writeFrameHeader(w, flagMore, len(m.subject))
-	w.WriteString(m.subject) //nolint:errcheck
-	writeFrameHeader(w, flagMore, len(m.headers))
-	w.Write(m.headers) //nolint:errcheck
-	writeFrameHeader(w, 0, len(m.body))
-	w.Write(m.body) //nolint:errcheck
 }

@@ -47,7 +47,7 @@ func FuzzMsgReader(f *testing.F) {
 				t.Fatalf("invalid message accepted: %+v", in)
 			}
 			var buf bytes.Buffer
-			w := bufio.NewWriter(&buf)
+			w := newBatchWriter(&buf)
 			writeMessage(w, &m)
 			w.Flush()
 			var again Incoming

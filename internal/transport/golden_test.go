@@ -48,7 +48,7 @@ func goldenRequestHex() string {
 
 func TestGoldenFramesWritten(t *testing.T) {
 	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
+	w := newBatchWriter(&buf)
 	writeMessage(w, &goldenRequest)
 	require.NoError(t, w.Flush())
 	assert.Equal(t, unhexT(t, goldenRequestHex()), buf.Bytes())
@@ -57,11 +57,32 @@ func TestGoldenFramesWritten(t *testing.T) {
 func TestGoldenLongFrame(t *testing.T) {
 	body := bytes.Repeat([]byte{0xc0}, 300) // past 255 bytes: the 8-byte size form
 	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
+	w := newBatchWriter(&buf)
 	writeMessage(w, &outMsg{id: "i", typ: TypeREP, subject: "s", headers: []byte{0x80}, body: body})
 	require.NoError(t, w.Flush())
 	want := unhexT(t, "01 01 69  01 03 "+hexText("REP")+"  01 01 73  01 01 80  02 00 00 00 00 00 00 01 2c")
 	assert.Equal(t, append(want, body...), buf.Bytes())
+}
+
+// TestGoldenBigFrames: frames over bigPiece are written from where they
+// lie, in one vectored write with the framing around them; the bytes are
+// the same.
+func TestGoldenBigFrames(t *testing.T) {
+	headers := bytes.Repeat([]byte{0x90}, bigPiece)
+	body := bytes.Repeat([]byte{0xc0}, 3*bigPiece)
+	var buf bytes.Buffer
+	w := newBatchWriter(&buf)
+	m := outMsg{id: "i", typ: TypeREP, subject: "s", headers: headers, body: body}
+	writeMessage(w, &m)
+	writeMessage(w, &outMsg{id: "j", typ: TypeREP, subject: "t", headers: []byte{0x80}, body: []byte{0xc0}})
+	require.NoError(t, w.Flush())
+	want := unhexT(t, "01 01 69  01 03 "+hexText("REP")+"  01 01 73  03 00 00 00 00 00 00 20 00")
+	want = append(want, headers...)
+	want = append(want, unhexT(t, "02 00 00 00 00 00 00 60 00")...)
+	want = append(want, body...)
+	want = append(want, unhexT(t, "01 01 6a  01 03 "+hexText("REP")+"  01 01 74  01 01 80  00 01 c0")...)
+	assert.Equal(t, want, buf.Bytes())
+	assert.Zero(t, w.Buffered())
 }
 
 func TestGoldenFramesRead(t *testing.T) {

@@ -1,11 +1,11 @@
 package transport
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,8 +15,6 @@ import (
 // enough to gather many small messages into one write. It is pooled, so an
 // idle connection holds none.
 const writeBufferSize = 32 << 10
-
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufferSize) }}
 
 // maxSpare: a writer keeps the slice of its last batch for the next one
 // when it is this small (sequential traffic then queues without
@@ -221,14 +219,58 @@ func (oc *outConn) readLoop() {
 	}
 }
 
+// batchYieldBytes: a writer with less than this framed, on a connection
+// that carries concurrent traffic, yields once before it flushes, so that
+// the messages other goroutines are about to queue share the write (gRPC's
+// loopy writer does the same). Measured at 64 calls in flight: 0.6 write
+// system calls per call became ~0.1.
+const batchYieldBytes = 1 << 10
+
+// take swaps the queue out for the writer: the batch to write, nil when
+// the queue is empty. Senders waiting for room are woken.
+func (oc *outConn) take() []outMsg {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	batch := oc.q
+	if len(batch) == 0 {
+		return nil
+	}
+	oc.q, oc.spare = oc.spare, nil
+	if oc.room != nil {
+		close(oc.room)
+		oc.room = nil
+	}
+	return batch
+}
+
+// recycle lets a written batch's payloads go and keeps its slice for the
+// next one when small, else pools it.
+func (oc *outConn) recycle(batch []outMsg) {
+	clear(batch)
+	oc.mu.Lock()
+	if oc.spare == nil && !oc.closed && cap(batch) <= maxSpare {
+		oc.spare, batch = batch[:0], nil
+	}
+	oc.mu.Unlock()
+	putQueue(batch)
+}
+
 // writeLoop writes queued messages in batches: it takes the whole queue,
 // frames it into one buffer and flushes it once, one system call for many
 // messages under load. A write blocked for WriteTimeout (the peer stopped
 // reading) kills the connection instead of holding the queue forever.
+//
+// When the previous flush carried more than one message (or messages
+// were queued while it ran), calls are concurrent on this connection: a
+// small batch then waits for one runtime.Gosched before it is flushed,
+// which lets the goroutines that are about to Send add to it. One call at
+// a time never waits: its batches are single messages with nothing behind
+// them, which turns the yield off.
 func (oc *outConn) writeLoop() {
 	t := oc.t
 	timeout := t.opts.WriteTimeout
 	var deadline time.Time
+	concurrent := false
 	for {
 		select {
 		case <-oc.wake:
@@ -236,9 +278,9 @@ func (oc *outConn) writeLoop() {
 			return
 		}
 		for {
-			oc.mu.Lock()
-			batch := oc.q
-			if len(batch) == 0 {
+			batch := oc.take()
+			if batch == nil {
+				oc.mu.Lock()
 				// (die closes the barrier of a dead connection.)
 				if oc.barrier != nil && !oc.closed {
 					close(oc.barrier)
@@ -247,12 +289,6 @@ func (oc *outConn) writeLoop() {
 				oc.mu.Unlock()
 				break
 			}
-			oc.q, oc.spare = oc.spare, nil
-			if oc.room != nil {
-				close(oc.room)
-				oc.room = nil
-			}
-			oc.mu.Unlock()
 
 			// Refresh the deadline only once half of it is used up:
 			// setting it costs more than reading the clock.
@@ -264,31 +300,41 @@ func (oc *outConn) writeLoop() {
 					return
 				}
 			}
-			bw := writers.Get().(*bufio.Writer)
+			bw := writers.Get().(*batchWriter)
 			bw.Reset(oc.c.TCPConn)
+			var n int
 			var size int64
-			for i := range batch {
-				writeMessage(bw, &batch[i])
-				size += batch[i].size()
+			yielded := false
+			for {
+				for i := range batch {
+					writeMessage(bw, &batch[i])
+					size += batch[i].size()
+				}
+				n += len(batch)
+				oc.recycle(batch)
+				if yielded || !concurrent || bw.Buffered() >= batchYieldBytes {
+					break
+				}
+				yielded = true
+				runtime.Gosched()
+				if batch = oc.take(); batch == nil {
+					break
+				}
 			}
 			err := bw.Flush()
 			bw.Reset(nil)
 			writers.Put(bw)
-			n := len(batch)
-			clear(batch) // let the payloads go
-			oc.mu.Lock()
-			if oc.spare == nil && !oc.closed && cap(batch) <= maxSpare {
-				oc.spare, batch = batch[:0], nil
-			}
-			oc.mu.Unlock()
-			putQueue(batch)
 			if err != nil {
 				t.stats.unsent.Add(uint64(n))
 				oc.die(err)
 				return
 			}
+			t.stats.flushes.Add(1)
 			t.stats.out.Add(uint64(n))
 			t.stats.bytesOut.Add(uint64(size))
+			// Concurrent traffic: this flush carried several messages, or
+			// more were queued while it ran (checked at the next take).
+			concurrent = n > 1 || oc.queued() > 0
 		}
 	}
 }

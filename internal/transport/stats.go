@@ -40,6 +40,10 @@ type Stats struct {
 	// parking (Options.BusyPoll); EmptyBusyPolls those of them that found
 	// nothing within the budget, CPU spent for nothing.
 	BusyPolls, EmptyBusyPolls uint64
+	// Flushes counts the batches writers flushed: one write system call
+	// each unless a batch outgrew the 32 KiB write buffer. MessagesOut /
+	// Flushes is the messages that shared a write.
+	Flushes uint64
 }
 
 // DropStats counts dropped messages by reason.
@@ -67,6 +71,7 @@ type counters struct {
 	oversized                                      atomic.Uint64
 	readBufs                                       atomic.Int64
 	busyPolls, emptyBusyPolls                      atomic.Uint64
+	flushes                                        atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -100,5 +105,6 @@ func (c *counters) snapshot() Stats {
 		ReadBuffers:       c.readBufs.Load(),
 		BusyPolls:         c.busyPolls.Load(),
 		EmptyBusyPolls:    c.emptyBusyPolls.Load(),
+		Flushes:           c.flushes.Load(),
 	}
 }
