@@ -255,3 +255,27 @@ func TestLargeValuesCopiedOnce(t *testing.T) {
 	assert.Less(t, totalAlloc()-before, uint64(5<<20), "Marshal of 2 MiB: no copy of the whole message on top of the growth")
 	assert.Len(t, out, 2<<20+len("\x82\xa1b\xc6\x00\x10\x00\x00\xa1s\xdb\x00\x10\x00\x00"))
 }
+
+// A decoded []byte or string is the value's own copy: writing to the
+// document afterwards (a message's body, which Message.RawBody still
+// shows) changes neither, and writing to the []byte leaves the document
+// as it was for a second decode.
+func TestDecodedBytesDoNotAliasTheDocument(t *testing.T) {
+	data := mustMarshal(t, map[string]any{"b": []byte("bytes"), "s": "text"})
+	orig := bytes.Clone(data)
+	var v struct {
+		B []byte `msgpack:"b"`
+		S string `msgpack:"s"`
+	}
+	require.NoError(t, Unmarshal(data, &v))
+	var x any
+	require.NoError(t, Unmarshal(data, &x))
+	v.B[0] = 'X'
+	assert.Equal(t, orig, data, "writing to a decoded []byte changed the document")
+	for i := range data {
+		data[i] = 0
+	}
+	assert.Equal(t, "Xytes", string(v.B))
+	assert.Equal(t, "text", v.S)
+	assert.Equal(t, map[string]any{"b": []byte("bytes"), "s": "text"}, x)
+}
