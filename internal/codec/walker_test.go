@@ -279,3 +279,33 @@ func TestDecodedBytesDoNotAliasTheDocument(t *testing.T) {
 	assert.Equal(t, "text", v.S)
 	assert.Equal(t, map[string]any{"b": []byte("bytes"), "s": "text"}, x)
 }
+
+// A message's big body is copied once, into the message's one buffer:
+// MarshalMessage and MarshalRequest of 1 MiB allocate about 1 MiB, not a
+// second payload-sized buffer to copy it through.
+func TestLargeMessageEncodedOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	text := strings.Repeat("z", 1<<20)
+	var body any = text
+	args := map[string]any{"text": text}
+	before := totalAlloc()
+	headers, encoded, err := MarshalMessage("trace", "1.0", body)
+	require.NoError(t, err)
+	assert.Less(t, totalAlloc()-before, uint64(1<<20+64<<10), "MarshalMessage of 1 MiB")
+	var got string
+	require.NoError(t, Unmarshal(encoded, &got))
+	assert.Equal(t, text, got)
+	h, err := UnmarshalHeaders(headers)
+	require.NoError(t, err)
+	assert.Equal(t, "trace", h[HeaderTraceID])
+
+	before = totalAlloc()
+	_, encoded, err = MarshalRequest("trace", "1.0", 3000, nil, args)
+	require.NoError(t, err)
+	assert.Less(t, totalAlloc()-before, uint64(1<<20+64<<10), "MarshalRequest of 1 MiB")
+	var gotArgs map[string]string
+	require.NoError(t, Unmarshal(encoded, &gotArgs))
+	assert.Equal(t, text, gotArgs["text"])
+}
