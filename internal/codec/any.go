@@ -82,7 +82,7 @@ func (d *decState) any() (any, error) {
 			return nil, err
 		}
 		b, err := d.r.next(n)
-		return append(make([]byte, 0, n), b...), err
+		return copyBytes(b), err
 	case codeArray16, codeArray32:
 		d.r.off--
 		return d.anyList()

@@ -146,8 +146,7 @@ func newDecoder(t reflect.Type) decFunc {
 				}
 				b, err := d.text("bytes")
 				if err == nil {
-					// Copied: the document's buffer is not ours to keep.
-					v.SetBytes(append(make([]byte, 0, len(b)), b...))
+					v.SetBytes(copyBytes(b))
 				}
 				return err
 			}

@@ -30,6 +30,16 @@ func (r *reader) next(n int) ([]byte, error) {
 	return b, nil
 }
 
+// copyBytes copies a bin's bytes out of the document for a value to keep.
+// A value never aliases the document: it is the caller's buffer — for a
+// received message the body frame, a fresh allocation per message that
+// Message.RawBody still shows and a second Decode reads again — so a
+// caller writing to a decoded []byte must not change either. Appending to
+// an empty slice copies into memory it does not zero first; make(n)
+// followed by append zeroed the whole payload before copying it (a memclr
+// as long as the copy). A string is copied once by string(b), likewise.
+func copyBytes(b []byte) []byte { return append([]byte{}, b...) }
+
 func (r *reader) byte() (byte, error) {
 	if r.off >= len(r.data) {
 		return 0, errTruncated

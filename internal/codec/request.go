@@ -38,12 +38,7 @@ func MarshalRequest(traceID, version string, timeoutMs int64, extra map[string]a
 	if err := writeRequestHeaders(e.enc, traceID, version, timeoutMs, extra); err != nil {
 		return nil, nil, err
 	}
-	n := e.buf.Len()
-	if err := encode(e.enc, body); err != nil {
-		return nil, nil, fmt.Errorf("codec: %w", err)
-	}
-	b := e.takeBytes()
-	return b[:n:n], b[n:], nil
+	return appendBody(e.buf.Bytes(), body)
 }
 
 func writeRequestHeaders(enc *msgpack.Encoder, traceID, version string, timeoutMs int64, extra map[string]any) error {

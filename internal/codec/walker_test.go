@@ -255,3 +255,57 @@ func TestLargeValuesCopiedOnce(t *testing.T) {
 	assert.Less(t, totalAlloc()-before, uint64(5<<20), "Marshal of 2 MiB: no copy of the whole message on top of the growth")
 	assert.Len(t, out, 2<<20+len("\x82\xa1b\xc6\x00\x10\x00\x00\xa1s\xdb\x00\x10\x00\x00"))
 }
+
+// A decoded []byte or string is the value's own copy: writing to the
+// document afterwards (a message's body, which Message.RawBody still
+// shows) changes neither, and writing to the []byte leaves the document
+// as it was for a second decode.
+func TestDecodedBytesDoNotAliasTheDocument(t *testing.T) {
+	data := mustMarshal(t, map[string]any{"b": []byte("bytes"), "s": "text"})
+	orig := bytes.Clone(data)
+	var v struct {
+		B []byte `msgpack:"b"`
+		S string `msgpack:"s"`
+	}
+	require.NoError(t, Unmarshal(data, &v))
+	var x any
+	require.NoError(t, Unmarshal(data, &x))
+	v.B[0] = 'X'
+	assert.Equal(t, orig, data, "writing to a decoded []byte changed the document")
+	for i := range data {
+		data[i] = 0
+	}
+	assert.Equal(t, "Xytes", string(v.B))
+	assert.Equal(t, "text", v.S)
+	assert.Equal(t, map[string]any{"b": []byte("bytes"), "s": "text"}, x)
+}
+
+// A message's big body is copied once, into the message's one buffer:
+// MarshalMessage and MarshalRequest of 1 MiB allocate about 1 MiB, not a
+// second payload-sized buffer to copy it through.
+func TestLargeMessageEncodedOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts mean nothing under the race detector")
+	}
+	text := strings.Repeat("z", 1<<20)
+	var body any = text
+	args := map[string]any{"text": text}
+	before := totalAlloc()
+	headers, encoded, err := MarshalMessage("trace", "1.0", body)
+	require.NoError(t, err)
+	assert.Less(t, totalAlloc()-before, uint64(1<<20+64<<10), "MarshalMessage of 1 MiB")
+	var got string
+	require.NoError(t, Unmarshal(encoded, &got))
+	assert.Equal(t, text, got)
+	h, err := UnmarshalHeaders(headers)
+	require.NoError(t, err)
+	assert.Equal(t, "trace", h[HeaderTraceID])
+
+	before = totalAlloc()
+	_, encoded, err = MarshalRequest("trace", "1.0", 3000, nil, args)
+	require.NoError(t, err)
+	assert.Less(t, totalAlloc()-before, uint64(1<<20+64<<10), "MarshalRequest of 1 MiB")
+	var gotArgs map[string]string
+	require.NoError(t, Unmarshal(encoded, &gotArgs))
+	assert.Equal(t, text, gotArgs["text"])
+}

@@ -34,6 +34,14 @@
 // and waits (up to WriteTimeout) until each writer acknowledges it, having
 // written everything Send accepted before Close.
 //
+// A Send that finds its connection idle — queue empty, nobody writing, the
+// last write not part of concurrent traffic — and a message of at most 32
+// KiB writes it itself, under the same write deadline, instead of waking
+// the writer: one goroutine wake-up less per message one call at a time.
+// Messages Send meanwhile queues wait for the writer, which the direct
+// sender wakes when it is done, so order, back pressure and the barrier
+// hold; under concurrent traffic the writer batches as before.
+//
 // # Memory per connection
 //
 // Read buffers (32 KiB for accepted connections, 4 KiB for dialed ones) are
@@ -106,7 +114,7 @@
 //     writes it with one writev. On a connection with concurrent calls a
 //     writer holding under 1 KiB yields once before it writes, so that
 //     messages about to be queued share the write; one call at a time
-//     never waits (outconn.go).
+//     never waits, and its sender writes its message itself (outconn.go).
 //
 // Receivers validate what arrives: exactly five frames after the identity
 // (six as a ROUTER sees them), UTF-8 id and subject, a known type, and a

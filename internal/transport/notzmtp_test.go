@@ -188,7 +188,10 @@ func TestSilentPeerIsReportedAtTheDialTimeout(t *testing.T) {
 	err = tr.Send(testContext(t), "tcp://"+l.Addr().String(), "id", "REQ", "x.y", testHeaders, nil)
 	assert.ErrorIs(t, err, ErrNotConnected)
 	assert.ErrorIs(t, err, ErrNoGreeting)
-	assert.ErrorContains(t, err, "peer sent no ZMTP greeting within 100ms: not a ZMTP peer, or a stuck one")
+	// The handshake gets what is left of DialTimeout after the connect:
+	// 100ms, or a little less when the connect took a moment on a loaded
+	// machine (it failed in CI saying 99ms).
+	assert.Regexp(t, `peer sent no ZMTP greeting within \d+ms: not a ZMTP peer, or a stuck one`, err.Error())
 	assert.Contains(t, logs.String(), "level=WARN")
 	assert.Contains(t, logs.String(), "peer=tcp://"+l.Addr().String())
 }

@@ -45,6 +45,16 @@ type outConn struct {
 	room    chan struct{} // closed when the writer takes a batch; nil when nobody waits
 	barrier chan struct{} // closed by the writer once the queue is written; see flush
 	closed  bool          // dead, under mu
+	// writing: someone owns the socket's write side — the writer goroutine
+	// with a batch, or a sender writing its message itself (sendDirect).
+	// Only the owner writes, and sets the write deadline (deadline).
+	writing bool
+	// concurrent: the last write carried more than one message, or
+	// messages were queued while it ran; senders then leave writing to the
+	// writer, which batches. Under mu.
+	concurrent bool
+
+	deadline time.Time // the socket's write deadline; only the owner of writing uses it
 
 	once  sync.Once
 	cause error // why it died; set before done is closed
@@ -74,7 +84,75 @@ func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 		oc.mu.Unlock()
 		return oc.enqueueSlow(ctx, m)
 	}
+	if len(oc.q) == 0 && !oc.writing && !oc.concurrent && oc.barrier == nil && m.size() <= maxDirect {
+		oc.writing = true
+		oc.mu.Unlock()
+		oc.sendDirect(m)
+		return nil
+	}
 	oc.push(m)
+	return nil
+}
+
+// maxDirect: a sender writes its message itself only up to this size, which
+// the socket's send buffer takes at once unless the peer stopped reading;
+// bigger ones go to the writer, so that Send returns once they are queued
+// instead of when the kernel has taken a megabyte.
+const maxDirect = writeBufferSize
+
+// sendDirect writes m from the sender's goroutine: the queue was empty and
+// nobody was writing, so handing m to the writer would only cost a
+// goroutine wake-up (one call at a time: one of the four per round trip).
+// The caller has set oc.writing; it owns the socket's write side as the
+// writer does, with the same write deadline, and hands it back — waking
+// the writer for what was queued meanwhile, or for a barrier. A failed
+// write kills the connection, as the writer's does: the message was
+// accepted, and counts as unsent.
+//
+//go:noinline
+func (oc *outConn) sendDirect(m *outMsg) {
+	t := oc.t
+	err := oc.refreshDeadline()
+	if err == nil {
+		bw := writers.Get().(*batchWriter)
+		bw.Reset(oc.c.TCPConn)
+		writeMessage(bw, m)
+		err = bw.Flush()
+		bw.Reset(nil)
+		writers.Put(bw)
+	}
+	if err != nil {
+		t.stats.unsent.Add(1)
+		oc.mu.Lock()
+		oc.writing = false
+		oc.mu.Unlock()
+		oc.die(err)
+		return
+	}
+	t.stats.flushes.Add(1)
+	t.stats.out.Add(1)
+	t.stats.bytesOut.Add(uint64(m.size()))
+	oc.mu.Lock()
+	oc.writing = false
+	wake := len(oc.q) > 0 || oc.barrier != nil
+	if len(oc.q) > 0 {
+		oc.concurrent = true // others sent while this one wrote: batch them
+	}
+	oc.mu.Unlock()
+	if wake {
+		oc.signal()
+	}
+}
+
+// refreshDeadline moves the write deadline on, only once half of it is
+// used up: setting it costs more than reading the clock. Only the owner of
+// oc.writing calls it.
+func (oc *outConn) refreshDeadline() error {
+	timeout := oc.t.opts.WriteTimeout
+	if now := time.Now(); oc.deadline.Sub(now) < timeout/2 {
+		oc.deadline = now.Add(timeout)
+		return oc.c.SetWriteDeadline(oc.deadline)
+	}
 	return nil
 }
 
@@ -227,7 +305,8 @@ func (oc *outConn) readLoop() {
 const batchYieldBytes = 1 << 10
 
 // take swaps the queue out for the writer: the batch to write, nil when
-// the queue is empty. Senders waiting for room are woken.
+// the queue is empty. Senders waiting for room are woken. The writer must
+// own the write side (acquire) before it calls take.
 func (oc *outConn) take() []outMsg {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
@@ -241,6 +320,18 @@ func (oc *outConn) take() []outMsg {
 		oc.room = nil
 	}
 	return batch
+}
+
+// acquire makes the writer the owner of the write side; false while a
+// sender writes its message itself (it wakes the writer when it is done).
+func (oc *outConn) acquire() bool {
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if oc.writing {
+		return false
+	}
+	oc.writing = true
+	return true
 }
 
 // recycle lets a written batch's payloads go and keeps its slice for the
@@ -268,20 +359,28 @@ func (oc *outConn) recycle(batch []outMsg) {
 // them, which turns the yield off.
 func (oc *outConn) writeLoop() {
 	t := oc.t
-	timeout := t.opts.WriteTimeout
-	var deadline time.Time
-	concurrent := false
 	for {
 		select {
 		case <-oc.wake:
 		case <-oc.done:
 			return
 		}
+		if !oc.acquire() {
+			continue
+		}
 		for {
 			batch := oc.take()
 			if batch == nil {
 				oc.mu.Lock()
-				// (die closes the barrier of a dead connection.)
+				if len(oc.q) > 0 { // queued between take and here
+					oc.mu.Unlock()
+					continue
+				}
+				// Empty: hand the write side back, in the same critical
+				// section, so a sender that finds the queue empty next
+				// may write itself. (die closes the barrier of a dead
+				// connection.)
+				oc.writing = false
 				if oc.barrier != nil && !oc.closed {
 					close(oc.barrier)
 					oc.barrier = nil
@@ -290,21 +389,19 @@ func (oc *outConn) writeLoop() {
 				break
 			}
 
-			// Refresh the deadline only once half of it is used up:
-			// setting it costs more than reading the clock.
-			if now := time.Now(); deadline.Sub(now) < timeout/2 {
-				deadline = now.Add(timeout)
-				if err := oc.c.SetWriteDeadline(deadline); err != nil {
-					t.stats.unsent.Add(uint64(len(batch)))
-					oc.die(err)
-					return
-				}
+			if err := oc.refreshDeadline(); err != nil {
+				t.stats.unsent.Add(uint64(len(batch)))
+				oc.die(err)
+				return
 			}
 			bw := writers.Get().(*batchWriter)
 			bw.Reset(oc.c.TCPConn)
 			var n int
 			var size int64
 			yielded := false
+			oc.mu.Lock()
+			concurrent := oc.concurrent
+			oc.mu.Unlock()
 			for {
 				for i := range batch {
 					writeMessage(bw, &batch[i])
@@ -333,8 +430,10 @@ func (oc *outConn) writeLoop() {
 			t.stats.out.Add(uint64(n))
 			t.stats.bytesOut.Add(uint64(size))
 			// Concurrent traffic: this flush carried several messages, or
-			// more were queued while it ran (checked at the next take).
-			concurrent = n > 1 || oc.queued() > 0
+			// more were queued while it ran.
+			oc.mu.Lock()
+			oc.concurrent = n > 1 || len(oc.q) > 0
+			oc.mu.Unlock()
 		}
 	}
 }
