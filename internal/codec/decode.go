@@ -471,61 +471,16 @@ func arrayDecoder(t reflect.Type) decFunc {
 }
 
 func mapDecoder(t reflect.Type) decFunc {
-	if t == reflect.TypeFor[map[string]any]() {
-		return func(d *decState, v reflect.Value) error {
-			n, err := d.containerLen("a map", true)
-			if err != nil || n < 0 {
-				if n < 0 {
-					v.SetZero()
-				}
-				return err
-			}
-			m := v.Interface().(map[string]any)
-			if m == nil {
-				m = make(map[string]any, min(n, 16))
-				v.Set(reflect.ValueOf(m))
-			}
-			for range n {
-				k, err := d.text("a string key")
-				if err != nil {
-					return err
-				}
-				x, err := d.any()
-				if err != nil {
-					return within(err, string(k))
-				}
-				m[string(k)] = x
-			}
-			return nil
-		}
-	}
-	if t == reflect.TypeFor[map[string]string]() {
-		return func(d *decState, v reflect.Value) error {
-			n, err := d.containerLen("a map", true)
-			if err != nil || n < 0 {
-				if n < 0 {
-					v.SetZero()
-				}
-				return err
-			}
-			m := v.Interface().(map[string]string)
-			if m == nil {
-				m = make(map[string]string, min(n, 16))
-				v.Set(reflect.ValueOf(m))
-			}
-			for range n {
-				k, err := d.text("a string key")
-				if err != nil {
-					return err
-				}
-				x, err := d.text("a string")
-				if err != nil {
-					return within(err, string(k))
-				}
-				m[string(k)] = string(x)
-			}
-			return nil
-		}
+	// The two maps lymph's headers and most keyword arguments are, without
+	// reflection per entry.
+	switch t {
+	case reflect.TypeFor[map[string]any]():
+		return stringMapDecoder((*decState).any)
+	case reflect.TypeFor[map[string]string]():
+		return stringMapDecoder(func(d *decState) (string, error) {
+			x, err := d.text("a string")
+			return string(x), err
+		})
 	}
 	keyDec, valDec := decoderFor(t.Key()), decoderFor(t.Elem())
 	return func(d *decState, v reflect.Value) error {
@@ -556,6 +511,36 @@ func mapDecoder(t reflect.Type) decFunc {
 				return within(err, keySeg(key))
 			}
 			v.SetMapIndex(key, val)
+		}
+		return nil
+	}
+}
+
+// stringMapDecoder decodes a map[string]V whose values value reads.
+func stringMapDecoder[V any](value func(*decState) (V, error)) decFunc {
+	return func(d *decState, v reflect.Value) error {
+		n, err := d.containerLen("a map", true)
+		if err != nil || n < 0 {
+			if n < 0 {
+				v.SetZero()
+			}
+			return err
+		}
+		m := v.Interface().(map[string]V)
+		if m == nil {
+			m = make(map[string]V, min(n, 16))
+			v.Set(reflect.ValueOf(m))
+		}
+		for range n {
+			k, err := d.text("a string key")
+			if err != nil {
+				return err
+			}
+			x, err := value(d)
+			if err != nil {
+				return within(err, string(k))
+			}
+			m[string(k)] = x
 		}
 		return nil
 	}
