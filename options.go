@@ -315,8 +315,10 @@ func WithMaxMessageSize(n int64) ContainerOption {
 }
 
 // WithSendQueue sets how many messages may wait to be written to one peer;
-// past it, sends to that peer fail at once instead of piling up. The
-// default is 1024. A zero or negative queue is an error.
+// a send that finds the queue full waits for room (back pressure) until
+// its context ends, then fails with the queue full. The queue holds memory
+// for what it holds, not for this bound. The default is 1024. A zero or
+// negative queue is an error.
 func WithSendQueue(n int) ContainerOption {
 	if n <= 0 {
 		return badContainerOption("WithSendQueue(%d): the queue must be positive", n)
