@@ -4,7 +4,6 @@ import (
 	"context"
 	"net"
 	"net/rpc"
-	"sync"
 )
 
 // The net/rpc echo: the standard library's RPC over one TCP connection
@@ -28,43 +27,7 @@ func serveNetRPC() (addr string, stop func() error, err error) {
 	if err := srv.RegisterName("Echo", NetRPCEcho{}); err != nil {
 		return "", nil, err
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]struct{}{}
-		wg    sync.WaitGroup
-	)
-	wg.Go(func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[conn] = struct{}{}
-			mu.Unlock()
-			wg.Go(func() {
-				srv.ServeConn(conn) // closes conn when it returns
-				mu.Lock()
-				delete(conns, conn)
-				mu.Unlock()
-			})
-		}
-	})
-	stop = func() error {
-		err := l.Close()
-		mu.Lock()
-		for conn := range conns {
-			conn.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-		return err
-	}
-	return l.Addr().String(), stop, nil
+	return serveConns(func(conn net.Conn) { srv.ServeConn(conn) }) // ServeConn closes conn when it returns
 }
 
 type netRPCClient struct{ c *rpc.Client }

@@ -25,6 +25,16 @@ const tcpHeader = 8
 const maxTCPPayload = 64 << 20
 
 func serveTCP() (addr string, stop func() error, err error) {
+	return serveConns(func(conn net.Conn) {
+		tcpEcho(conn)
+		conn.Close()
+	})
+}
+
+// serveConns listens on a loopback port and runs serve for each accepted
+// connection, which it must close; stop closes the listener and every open
+// connection and waits for the servers to return.
+func serveConns(serve func(net.Conn)) (addr string, stop func() error, err error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -44,8 +54,7 @@ func serveTCP() (addr string, stop func() error, err error) {
 			conns[conn] = struct{}{}
 			mu.Unlock()
 			wg.Go(func() {
-				tcpEcho(conn)
-				conn.Close()
+				serve(conn)
 				mu.Lock()
 				delete(conns, conn)
 				mu.Unlock()
