@@ -4,6 +4,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -58,10 +60,44 @@ func zkRestartScenario(e *env, r *row, empty bool) error {
 		what = "deleted"
 	}
 	r.notes = append(r.notes, fmt.Sprintf("ZooKeeper down %v, data %s; all 3 instances registered %v after it answered again (found: %v)", down, what, took.Round(time.Millisecond), ok))
-	r.checks = append(r.checks,
-		exact("failed calls", float64(res.Failed()), 0),
-		check{name: "re-registration after ZooKeeper answers", value: took.Seconds(), target: 1, limit: 4, unit: "s", na: !ok})
+	reregistered := check{name: "re-registration after ZooKeeper answers", value: took.Seconds(), target: 1, limit: 4, unit: "s", na: !ok}
+	r.checks = append(r.checks, exact("failed calls", float64(res.Failed()), 0), reregistered)
+	if reregistered.verdict() != pass {
+		// What each server's registry said, to tell a slow ZooKeeper from
+		// a slow reconnection.
+		r.notes = append(r.notes, "  ZooKeeper gave sessions again at "+time.Unix(0, faults[1]).UTC().Format("15:04:05.000"))
+		for i, s := range srv {
+			for _, line := range registryLines(s.p.log, faults[0]) {
+				r.notes = append(r.notes, fmt.Sprintf("  server %d: %s", i+1, line))
+			}
+		}
+	}
 	return nil
+}
+
+// registryLines returns what a server logged about ZooKeeper since the
+// unix-nanosecond time since, each line cut to its time and message.
+func registryLines(path string, since int64) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, "registry=zookeeper") {
+			continue
+		}
+		stamp, rest, ok := strings.Cut(strings.TrimPrefix(line, "time="), " ")
+		t, err := time.Parse(time.RFC3339Nano, stamp)
+		if !ok || err != nil || t.UnixNano() < since {
+			continue
+		}
+		if i := strings.Index(rest, " registry="); i > 0 {
+			rest = rest[:i]
+		}
+		out = append(out, t.Format("15:04:05.000")+" "+rest)
+	}
+	return out
 }
 
 // zkDownStartScenario is zk-down-at-start: a server started while ZooKeeper is down keeps running

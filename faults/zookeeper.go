@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -60,7 +61,27 @@ func (z *zookeeper) start(ctx context.Context) error {
 		}
 		z.used = true
 	}
-	return z.run(ctx, "start")
+	if err := z.run(ctx, "start"); err != nil {
+		return err
+	}
+	return z.waitServing(ctx, 60*time.Second)
+}
+
+// waitServing returns once a new client gets a session. The script's
+// "imok" comes earlier: ZooKeeper answers ruok while it still loads (or,
+// empty, first writes) its database, refusing sessions meanwhile, and how
+// long that takes is the disk's business, not what the scenarios measure.
+func (z *zookeeper) waitServing(ctx context.Context, d time.Duration) error {
+	start := time.Now()
+	for {
+		if _, err := z.instances("", "any"); err == nil {
+			return nil
+		}
+		if time.Since(start) > d || ctx.Err() != nil {
+			return fmt.Errorf("zookeeper on %s answers ruok but gives no session after %v", z.addr(), d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (z *zookeeper) stop(ctx context.Context) error { return z.run(ctx, "stop") }
@@ -76,14 +97,25 @@ func (z *zookeeper) cleanup() {
 }
 
 // instances counts the nodes under chroot/services/name, through a session
-// of its own (what a fresh caller would find).
+// of its own (what a fresh caller would find). It gives up after 500 ms,
+// so that one slow attempt (zk pauses a second between rounds of dials)
+// does not stand for the registration being slow.
 func (z *zookeeper) instances(chroot, name string) (int, error) {
-	conn, _, err := zk.Connect([]string{z.addr()}, 2*time.Second,
+	conn, events, err := zk.Connect([]string{z.addr()}, 2*time.Second,
 		zk.WithLogger(log.New(io.Discard, "", 0)))
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Close()
+	deadline := time.After(500 * time.Millisecond)
+	for session := false; !session; {
+		select {
+		case ev := <-events:
+			session = ev.State == zk.StateHasSession
+		case <-deadline:
+			return 0, errors.New("no session within 500ms")
+		}
+	}
 	kids, _, err := conn.Children(filepath.Join("/", chroot, "services", name))
 	if err == zk.ErrNoNode {
 		return 0, nil
