@@ -150,12 +150,19 @@ func (r *zkRegistry) renewLoop() {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var last time.Time
+	var later <-chan time.Time // a refusal that came too soon after the last renewal
 	for {
 		why := ""
 		select {
 		case <-r.closing:
 			return
 		case <-r.renew:
+			why = "zookeeper refuses to resume our session (did it lose its data?); starting a new one"
+		case <-later:
+			later = nil
+			if r.hadSession.Load() != r.connGen.Load() {
+				continue // renewed since, by the ticker
+			}
 			why = "zookeeper refuses to resume our session (did it lose its data?); starting a new one"
 		case <-tick.C:
 			since := r.offlineSince.Load()
@@ -164,7 +171,14 @@ func (r *zkRegistry) renewLoop() {
 			}
 			why = "no zookeeper session for a session timeout; starting a new one"
 		}
-		if r.online.Load() || r.isClosed() || time.Since(last) < renewMinInterval {
+		if r.online.Load() || r.isClosed() {
+			continue
+		}
+		if wait := renewMinInterval - time.Since(last); wait > 0 {
+			// Not dropped: zk would say it again only at its next refusal.
+			if later == nil {
+				later = time.After(wait)
+			}
 			continue
 		}
 		last = time.Now()
