@@ -372,7 +372,7 @@ func (c *Container) transmit(req *Message, typ string, headers, body []byte) {
 	// A full queue makes Send wait for room: back pressure, never a reply
 	// dropped. The transport bounds the wait (a peer that stops reading for
 	// its WriteTimeout loses its connection, and a dial its DialTimeout).
-	if err := tr.Send(context.Background(), req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
+	if err := tr.Reply(context.Background(), req.route, req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
 		c.logger.Warn("cannot send reply", "type", typ, "subject", req.Subject, "to", req.Source,
 			"trace_id", req.TraceID(), "error", err)
 	}

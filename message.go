@@ -32,6 +32,10 @@ type Message struct {
 	// Source is the sender's endpoint, tcp://host:port.
 	Source string
 
+	// route is the connection a request came in on, when its sender
+	// takes replies on it (a lymph-go peer): see the transport's Reply.
+	route *transport.Route
+
 	rawHeaders []byte
 	headers    atomic.Pointer[map[string]any] // decoded on first use
 	body       []byte                         // msgpack
@@ -50,6 +54,7 @@ type Message struct {
 // ownership of its byte slices.
 func (m *Message) setFrom(in *transport.Incoming) {
 	m.ID, m.Type, m.Subject, m.Source = in.ID, in.Type, in.Subject, in.Sender
+	m.route = in.Route
 	m.rawHeaders, m.body = in.Headers, in.Body
 	m.headers.Store(nil)
 	m.known, m.traceID, m.version = false, "", ""
@@ -59,6 +64,7 @@ func (m *Message) setFrom(in *transport.Incoming) {
 // copyFrom makes m a copy of o, which is no longer written to.
 func (m *Message) copyFrom(o *Message) {
 	m.ID, m.Type, m.Subject, m.Source = o.ID, o.Type, o.Subject, o.Source
+	m.route = o.route
 	m.rawHeaders, m.body = o.rawHeaders, o.body
 	m.headers.Store(o.headers.Load())
 	m.known, m.traceID, m.version = o.known, o.traceID, o.version

@@ -78,7 +78,10 @@ var errHandshakePanic = errors.New("transport: zmq4 handshake panicked")
 // (Metadata.UnmarshalZMTP) slices past the end of a short property and
 // panics, so a malformed READY from anyone who can connect would otherwise
 // crash the process.
-func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, server bool, timeout time.Duration) (peerID string, err error) {
+//
+// With offer, it offers replies on this connection (shared.go); shared
+// reports whether the peer offered them too.
+func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, server, offer bool, timeout time.Duration) (peerID string, shared bool, err error) {
 	c.limit = newZMTPLimit(handshakeMaxFrame)
 	defer func() {
 		c.limit = nil
@@ -87,7 +90,10 @@ func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, serve
 		}
 	}()
 	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return "", err
+		return "", false, err
+	}
+	if offer {
+		sec = offerShared{sec}
 	}
 	zc, err := zmq4.Open(c, sec, typ, zmq4.SocketIdentity(id), server, nil)
 	if err != nil {
@@ -96,14 +102,14 @@ func handshake(c *conn, sec zmq4.Security, typ zmq4.SocketType, id string, serve
 		// server waiting for its client to speak (an HTTP server does).
 		var ne net.Error
 		if c.limit.off == 0 && errors.As(err, &ne) && ne.Timeout() {
-			return "", fmt.Errorf("%w within %v: not a ZMTP peer, or a stuck one", ErrNoGreeting, timeout.Round(time.Millisecond))
+			return "", false, fmt.Errorf("%w within %v: not a ZMTP peer, or a stuck one", ErrNoGreeting, timeout.Round(time.Millisecond))
 		}
-		return "", err
+		return "", false, err
 	}
 	if err := c.SetDeadline(time.Time{}); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return zc.Peer.Meta["Identity"], nil
+	return zc.Peer.Meta["Identity"], offer && offersShared(zc.Peer.Meta), nil
 }
 
 // ErrNoGreeting reports a peer that sent not one byte of its ZMTP greeting

@@ -114,6 +114,11 @@ type Options struct {
 	// this process are never polled, nor any when GOMAXPROCS is 1.
 	BusyPoll time.Duration
 
+	// SeparateReplies turns replies on the request's connection off
+	// (shared.go): the Transport neither offers nor accepts it, and
+	// replies, as lymph does, on a connection of its own to each caller.
+	SeparateReplies bool
+
 	// Username and Password, when Username is not empty, make outgoing
 	// connections authenticate with PLAIN; otherwise they use NULL.
 	Username, Password string

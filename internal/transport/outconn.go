@@ -33,11 +33,17 @@ var errConnDead = errors.New("transport: connection dead")
 // SendQueue slots cost ~100 KiB per connection even empty).
 type outConn struct {
 	t    *Transport
-	peer *peer
+	peer *peer // nil for a route
 	c    *conn
-	wake chan struct{} // capacity 1: the queue became non-empty, or a barrier is asked for
-	done chan struct{} // closed when dead
-	dead atomic.Bool
+	// shared: the peer agreed to carry replies on this connection
+	// (shared.go). A dialed one is then read for them; an accepted one is
+	// a route, the outConn of an accepted connection, that sends replies
+	// to the requests read from it (by readInbound, which owns it).
+	shared bool
+	wake   chan struct{} // capacity 1: the queue became non-empty, or a barrier is asked for
+	done   chan struct{} // closed when dead
+	dead   atomic.Bool
+	writer sync.Once // starts writeLoop, at the first message it must write
 
 	mu      sync.Mutex
 	q       []outMsg
@@ -60,11 +66,33 @@ type outConn struct {
 	cause error // why it died; set before done is closed
 }
 
-func newOutConn(t *Transport, p *peer, c *conn) *outConn {
-	return &outConn{t: t, peer: p, c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newOutConn(t *Transport, p *peer, c *conn, shared bool) *outConn {
+	oc := &outConn{t: t, peer: p, c: c, shared: shared, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if shared {
+		t.stats.shared.Add(1)
+	}
+	return oc
 }
 
+// name is the peer's endpoint for logs and errors.
+func (oc *outConn) name() string {
+	if oc.peer != nil {
+		return oc.peer.endpoint
+	}
+	return oc.c.RemoteAddr().String()
+}
+
+// signal wakes the writer, starting it first if need be: one call at a
+// time, senders write their messages themselves (sendDirect), so a
+// connection that never sees concurrent traffic never costs a writer
+// goroutine (a server with many sequential callers has one route each).
 func (oc *outConn) signal() {
+	oc.writer.Do(func() {
+		// Refused only once Close has closed every connection: their
+		// readers end them, and nothing waits for this writer any more
+		// (Close's barriers come before).
+		oc.t.spawn(oc.writeLoop)
+	})
 	select {
 	case oc.wake <- struct{}{}:
 	default:
@@ -184,7 +212,7 @@ func (oc *outConn) enqueueSlow(ctx context.Context, m *outMsg) error {
 			case t.closed.Load():
 				return ErrClosed
 			case waited: // Disconnect, or a failed write: no second dial
-				return fmt.Errorf("%w: %s: connection lost while the queue was full", ErrNotConnected, oc.peer.endpoint)
+				return fmt.Errorf("%w: %s: connection lost while the queue was full", ErrNotConnected, oc.name())
 			}
 			return errConnDead
 		}
@@ -213,7 +241,7 @@ func (oc *outConn) enqueueSlow(ctx context.Context, m *outMsg) error {
 		case <-ctx.Done():
 			t.stats.queueFull.Add(1)
 			return fmt.Errorf("%w: %s: %d messages queued, none written before %v",
-				ErrQueueFull, oc.peer.endpoint, t.opts.SendQueue, ctx.Err())
+				ErrQueueFull, oc.name(), t.opts.SendQueue, ctx.Err())
 		}
 		oc.mu.Lock()
 	}
@@ -272,6 +300,13 @@ func (oc *outConn) die(err error) {
 		close(oc.done)
 		oc.c.Close()
 		t.untrack(oc.c)
+		if oc.shared {
+			t.stats.shared.Add(-1)
+		}
+		if oc.peer == nil { // a route: its reader accounts for the connection
+			t.forgetRoute(oc)
+			return
+		}
 		t.stats.connsOut.Add(-1)
 		oc.peer.lost(oc)
 		if !t.closed.Load() {
@@ -281,14 +316,20 @@ func (oc *outConn) die(err error) {
 	})
 }
 
-// readLoop reads the connection only to learn when it dies: a peer's ROUTER
-// never sends on it, and whatever arrives is discarded unparsed (so it costs
-// no memory; the read buffer is given back while the reader is parked). EOF
-// or an error marks the connection dead at once, so that Send re-dials
-// instead of writing into a socket nobody reads, and OnPeerDown runs as soon
-// as the peer's kernel closed the socket.
+// readLoop reads the connection for the peer's replies when it is shared,
+// else only to learn when it dies: a lymph peer's ROUTER never sends on
+// it, and whatever arrives is discarded unparsed (so it costs no memory;
+// the read buffer is given back while the reader is parked). EOF or an
+// error marks the connection dead at once, so that Send re-dials instead
+// of writing into a socket nobody reads, and OnPeerDown runs as soon as
+// the peer's kernel closed the socket.
 func (oc *outConn) readLoop() {
-	err := oc.c.r.discardAll()
+	var err error
+	if oc.shared {
+		err = oc.t.readMessages(oc.c, oc.peer.endpoint, true, nil)
+	} else {
+		err = oc.c.r.discardAll()
+	}
 	oc.die(err)
 	<-oc.done
 	t := oc.t

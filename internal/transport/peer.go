@@ -339,7 +339,7 @@ func (p *peer) dial(done chan struct{}) {
 	if f := t.opts.OnPeerUp; f != nil && !t.closed.Load() {
 		f(p.endpoint)
 	}
-	if !t.spawn(oc.readLoop) || !t.spawn(oc.writeLoop) {
+	if !t.spawn(oc.readLoop) {
 		oc.die(ErrClosed)
 	}
 }
@@ -353,13 +353,15 @@ func (p *peer) connect() (*outConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(nc.(*net.TCPConn), outboundReadBuffer, &t.stats.readBufs)
+	// The inbound size: a shared connection carries replies.
+	c := newConn(nc.(*net.TCPConn), inboundReadBuffer, &t.stats.readBufs)
 	if !t.track(c) {
 		c.Close()
 		return nil, ErrClosed
 	}
 	deadline, _ := ctx.Deadline()
-	if _, err := handshake(c, t.clientSecurity(), zmq4.Dealer, t.endpoint, false, time.Until(deadline)); err != nil {
+	_, shared, err := handshake(c, t.clientSecurity(), zmq4.Dealer, t.endpoint, false, !t.opts.SeparateReplies, time.Until(deadline))
+	if err != nil {
 		t.untrack(c)
 		c.Close()
 		c.r.drop()
@@ -378,7 +380,7 @@ func (p *peer) connect() (*outConn, error) {
 		return nil, fmt.Errorf("handshake: %w", err)
 	}
 	t.stats.connsOut.Add(1)
-	return newOutConn(t, p, c), nil
+	return newOutConn(t, p, c, shared), nil
 }
 
 // peerAlive is called when an inbound connection from endpoint completed

@@ -7,28 +7,18 @@ import (
 	"sync/atomic"
 )
 
-// Read buffer sizes: an accepted connection carries messages; a dialed one
-// only the handshake (peers never send on it), so it needs little.
-const (
-	inboundReadBuffer  = 32 << 10
-	outboundReadBuffer = 4 << 10
-)
+// inboundReadBuffer is every connection's read buffer: accepted ones carry
+// messages, and dialed ones the replies of peers that share them
+// (shared.go).
+const inboundReadBuffer = 32 << 10
 
-// Buffers are pooled by size: a connection holds one only while it has
-// bytes buffered or is reading, never while its reader is parked waiting
-// for the peer, so that idle connections (thousands of clients that
-// connected and went quiet) cost no buffer at all.
-var (
-	inboundBufs  = sync.Pool{New: func() any { b := make([]byte, inboundReadBuffer); return &b }}
-	outboundBufs = sync.Pool{New: func() any { b := make([]byte, outboundReadBuffer); return &b }}
-)
+// Buffers are pooled: a connection holds one only while it has bytes
+// buffered or is reading, never while its reader is parked waiting for the
+// peer, so that idle connections (thousands of clients that connected and
+// went quiet) cost no buffer at all.
+var inboundBufs = sync.Pool{New: func() any { b := make([]byte, inboundReadBuffer); return &b }}
 
-func bufPool(size int) *sync.Pool {
-	if size == outboundReadBuffer {
-		return &outboundBufs
-	}
-	return &inboundBufs
-}
+func bufPool(int) *sync.Pool { return &inboundBufs }
 
 // readBuffer is a buffered reader of one TCP connection, like bufio.Reader
 // but with a buffer it borrows from a pool: on Unix it gives the buffer back

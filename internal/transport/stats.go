@@ -44,6 +44,11 @@ type Stats struct {
 	// each unless a batch outgrew the 32 KiB write buffer. MessagesOut /
 	// Flushes is the messages that shared a write.
 	Flushes uint64
+	// Shared is the connections open now, either way, on which the peer
+	// agreed to carry replies back (shared.go); SharedReplies counts the
+	// replies sent on them.
+	Shared        int64
+	SharedReplies uint64
 }
 
 // DropStats counts dropped messages by reason.
@@ -72,6 +77,8 @@ type counters struct {
 	readBufs                                       atomic.Int64
 	busyPolls, emptyBusyPolls                      atomic.Uint64
 	flushes                                        atomic.Uint64
+	shared                                         atomic.Int64
+	sharedReplies                                  atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -106,5 +113,7 @@ func (c *counters) snapshot() Stats {
 		BusyPolls:         c.busyPolls.Load(),
 		EmptyBusyPolls:    c.emptyBusyPolls.Load(),
 		Flushes:           c.flushes.Load(),
+		Shared:            c.shared.Load(),
+		SharedReplies:     c.sharedReplies.Load(),
 	}
 }

@@ -38,7 +38,8 @@ type Transport struct {
 
 	mu      sync.Mutex
 	closing bool
-	conns   map[*conn]struct{} // every open connection, for Close
+	conns   map[*conn]struct{}    // every open connection, for Close
+	routes  map[*outConn]struct{} // every live route (shared.go), for Close's flush
 
 	peersMu sync.RWMutex
 	peers   map[string]*peer
@@ -77,6 +78,7 @@ func Listen(ctx context.Context, opts Options) (*Transport, error) {
 		rlog:     newRateLog(o.Logger, time.Second),
 		ln:       l.(*net.TCPListener),
 		conns:    make(map[*conn]struct{}),
+		routes:   make(map[*outConn]struct{}),
 		peers:    make(map[string]*peer),
 	}
 	if o.BusyPoll > 0 && busyPollSupported {
@@ -165,6 +167,11 @@ func (t *Transport) flushOutgoing(limit time.Duration) {
 		}
 	}
 	t.peersMu.RUnlock()
+	t.mu.Lock()
+	for oc := range t.routes {
+		conns = append(conns, oc)
+	}
+	t.mu.Unlock()
 	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	barriers := make([]<-chan struct{}, len(conns))
@@ -211,6 +218,25 @@ func (t *Transport) track(c *conn) bool {
 func (t *Transport) untrack(c *conn) {
 	t.mu.Lock()
 	delete(t.conns, c)
+	t.mu.Unlock()
+}
+
+// newRoute makes the route of an accepted shared connection, tracked for
+// Close's flush; nil once the Transport is closing.
+func (t *Transport) newRoute(c *conn) *Route {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closing {
+		return nil
+	}
+	oc := newOutConn(t, nil, c, true)
+	t.routes[oc] = struct{}{}
+	return &Route{oc: oc}
+}
+
+func (t *Transport) forgetRoute(oc *outConn) {
+	t.mu.Lock()
+	delete(t.routes, oc)
 	t.mu.Unlock()
 }
 
@@ -266,7 +292,7 @@ func (t *Transport) acceptLoop() {
 // serveInbound runs the handshake of an accepted connection, then hands it
 // to readInbound.
 func (t *Transport) serveInbound(c *conn) {
-	id, err := handshake(c, t.serverSecurity(), zmq4.Router, t.endpoint, true, t.opts.HandshakeTimeout)
+	id, shared, err := handshake(c, t.serverSecurity(), zmq4.Router, t.endpoint, true, !t.opts.SeparateReplies, t.opts.HandshakeTimeout)
 	t.stats.handshaking.Add(-1)
 	if err != nil {
 		t.stats.handshakeFails.Add(1)
@@ -284,7 +310,7 @@ func (t *Transport) serveInbound(c *conn) {
 	// Read on a fresh goroutine: this one's stack grew to 8 KiB inside
 	// zmq4's handshake and would keep it for the connection's life (it
 	// was most of an idle connection's cost); the reader's stays small.
-	if !t.spawn(func() { t.readInbound(c, id) }) {
+	if !t.spawn(func() { t.readInbound(c, id, shared) }) {
 		t.endInbound(c)
 	}
 }
@@ -297,8 +323,8 @@ func (t *Transport) endInbound(c *conn) {
 }
 
 // readInbound reads an accepted connection's messages, after its
-// handshake, until it fails.
-func (t *Transport) readInbound(c *conn, id string) {
+// handshake, until it fails. A shared one gets a route for the replies.
+func (t *Transport) readInbound(c *conn, id string, shared bool) {
 	defer t.endInbound(c)
 	t.stats.connsIn.Add(1)
 	defer t.stats.connsIn.Add(-1)
@@ -310,6 +336,21 @@ func (t *Transport) readInbound(c *conn, id string) {
 	if senderOK {
 		t.peerAlive(sender)
 	}
+	var route *Route
+	if shared && senderOK {
+		route = t.newRoute(c)
+	}
+	err := t.readMessages(c, sender, senderOK, route)
+	if route != nil {
+		route.oc.die(err)
+	}
+}
+
+// readMessages delivers the messages read from c, sent by sender (valid
+// or not: the messages of a bad one are dropped), each with route, until
+// reading fails, and returns why. It reads accepted connections and shared
+// dialed ones.
+func (t *Transport) readMessages(c *conn, sender string, senderOK bool, route *Route) error {
 	var g *callGauge
 	// A peer in this process shares our Ps: polling for it would take
 	// the CPU its reply needs (measured: in-process echo went from 41k
@@ -326,7 +367,7 @@ func (t *Transport) readInbound(c *conn, id string) {
 		reason, err := mr.read(&in)
 		if err != nil {
 			t.readFailed(c, sender, reason, err)
-			return
+			return err
 		}
 		if reason == dropNone && !senderOK {
 			reason = dropBadIdentity
@@ -335,7 +376,7 @@ func (t *Transport) readInbound(c *conn, id string) {
 			t.drop(reason, sender)
 			continue
 		}
-		in.Sender = sender
+		in.Sender, in.Route = sender, route
 		t.stats.in.Add(1)
 		t.stats.bytesIn.Add(uint64(len(in.ID) + len(in.Type) + len(in.Subject) + len(in.Headers) + len(in.Body)))
 		if in.TooLarge {

@@ -23,6 +23,10 @@ type Incoming struct {
 	// waiting for a reply that cannot come. Messages far over the limit,
 	// or over it before the headers, still close the connection.
 	TooLarge bool
+
+	// Route, when not nil, is the connection the message came in on,
+	// which the sender agreed to receive replies on: pass it to Reply.
+	Route *Route
 }
 
 // Message types of the lymph protocol.
