@@ -63,7 +63,8 @@ func (p *pingCall) complete(in transport.Incoming, err error) {
 // still wait for their replies. lymph's replies travel on another
 // connection than its requests (the peer's own, to us), so a peer that
 // answered and then closed can have its last replies still on their way
-// when our connection to it reports the end.
+// when our connection to it reports the end. (A Go peer's replies share
+// the request's connection, so they arrive before its end anyway.)
 const lostReplyGrace = 50 * time.Millisecond
 
 // peerDown is the transport's report that the connection to endpoint died:

@@ -2,7 +2,8 @@
 // wire protocol (ZMTP 3, TCP only), as docs/protocol.md describes: each instance
 // receives everything at one ROUTER-type endpoint whose identity is its
 // endpoint URL, and sends to each peer on one DEALER-type connection with
-// the same identity.
+// the same identity. Two Transports agree in the handshake to carry replies
+// back on the request's connection instead (shared.go, Reply).
 //
 // The transport moves frames and reports connection events; what a message
 // means, heartbeats included, is decided above it. It knows the five message
@@ -44,8 +45,7 @@
 //
 // # Memory per connection
 //
-// Read buffers (32 KiB for accepted connections, 4 KiB for dialed ones) are
-// borrowed from a pool and given back whenever a reader finds its socket
+// Read buffers (32 KiB) are borrowed from a pool and given back whenever a reader finds its socket
 // empty and parks; write buffers are borrowed per batch. So an idle
 // connection holds neither: what it costs is its reader goroutine (a small
 // stack: the handshake runs on another goroutine, whose stack zmq4 grows to
