@@ -182,13 +182,13 @@ func (c *Container) runRPC(ctx context.Context, inst *installed, m *method, req 
 	if m.result {
 		body = out[0].Interface()
 	}
-	headers, encoded, err := codec.MarshalMessage(req.TraceID(), inst.version, body)
+	headers, encoded, release, err := codec.MarshalReply(req.TraceID(), inst.version, body)
 	if err != nil {
 		c.metrics.count(req.Subject, metricError)
 		c.refuseMessage(req, reasonFailed, err)
 		return Outcome{Kind: OutcomeNack, Reason: reasonFailed, Err: err}
 	}
-	c.transmit(req, TypeReply, headers, encoded)
+	c.transmitOwned(req, TypeReply, headers, encoded, release)
 	return Outcome{}
 }
 
@@ -363,6 +363,12 @@ func (c *Container) sendReply(req *Message, typ, version string, extra map[strin
 
 // transmit sends an encoded reply to req's sender.
 func (c *Container) transmit(req *Message, typ string, headers, body []byte) {
+	c.transmitOwned(req, typ, headers, body, nil)
+}
+
+// transmitOwned is transmit for a reply whose buffer release gives back
+// once it is written (codec.MarshalReply).
+func (c *Container) transmitOwned(req *Message, typ string, headers, body []byte, release func()) {
 	if typ == TypeNack {
 		// Counted before the send, so a caller that saw the NACK sees it
 		// counted too.
@@ -372,7 +378,7 @@ func (c *Container) transmit(req *Message, typ string, headers, body []byte) {
 	// A full queue makes Send wait for room: back pressure, never a reply
 	// dropped. The transport bounds the wait (a peer that stops reading for
 	// its WriteTimeout loses its connection, and a dial its DialTimeout).
-	if err := tr.Reply(context.Background(), req.route, req.Source, transport.NewID(), typ, req.ID, headers, body); err != nil {
+	if err := tr.Reply(context.Background(), req.route, req.Source, transport.NewID(), typ, req.ID, headers, body, release); err != nil {
 		c.logger.Warn("cannot send reply", "type", typ, "subject", req.Subject, "to", req.Source,
 			"trace_id", req.TraceID(), "error", err)
 	}

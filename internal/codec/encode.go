@@ -23,6 +23,10 @@ import (
 type encState struct {
 	buf   []byte
 	depth int
+	// big: buf may move into a pooled big buffer (bigbuf.go); own is then
+	// the state's buffer, kept aside.
+	big bool
+	own []byte
 }
 
 // maxEncodeDepth bounds how deeply values may nest when encoding: a
@@ -66,6 +70,7 @@ func (e *encState) appendValue(v any) error {
 	case nil:
 		e.buf = appendNil(e.buf)
 	case string:
+		e.room(len(x) + 5)
 		e.buf = appendStr(e.buf, x)
 	case bool:
 		e.buf = appendBool(e.buf, x)
@@ -82,6 +87,7 @@ func (e *encState) appendValue(v any) error {
 	case float64:
 		e.buf = appendFloat64(e.buf, x)
 	case []byte:
+		e.room(len(x) + 5)
 		e.buf = appendBin(e.buf, x)
 	case map[string]any:
 		return e.appendStringMap(x)
@@ -212,7 +218,9 @@ func newEncoder(t reflect.Type) encFunc {
 		}
 	case reflect.String:
 		return func(e *encState, v reflect.Value) error {
-			e.buf = appendStr(e.buf, v.String())
+			s := v.String()
+			e.room(len(s) + 5)
+			e.buf = appendStr(e.buf, s)
 			return nil
 		}
 	case reflect.Interface:
@@ -236,7 +244,9 @@ func newEncoder(t reflect.Type) encFunc {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			return func(e *encState, v reflect.Value) error {
-				e.buf = appendBin(e.buf, v.Bytes())
+				b := v.Bytes()
+				e.room(len(b) + 5)
+				e.buf = appendBin(e.buf, b)
 				return nil
 			}
 		}

@@ -46,6 +46,19 @@ func AppendHeaders(dst []byte, traceID, version string, extra map[string]any) ([
 // per-message encoding of every request a proxy sends and of every reply a
 // method returns.
 func MarshalMessage(traceID, version string, body any) (headers, encoded []byte, err error) {
+	headers, encoded, _, err = marshalMessage(traceID, version, body, false)
+	return headers, encoded, err
+}
+
+// MarshalReply is MarshalMessage for a message whose sender says when it
+// is written: a big body is then encoded into a pooled buffer (bigbuf.go),
+// and release, when not nil, gives it back. Nothing may use headers or
+// encoded after release.
+func MarshalReply(traceID, version string, body any) (headers, encoded []byte, release func(), err error) {
+	return marshalMessage(traceID, version, body, true)
+}
+
+func marshalMessage(traceID, version string, body any, pooled bool) (headers, encoded []byte, release func(), err error) {
 	e := encoderPool.Get().(*pooledEncoder)
 	defer func() {
 		if e.buf.Cap() <= maxPooledBuffer {
@@ -54,9 +67,9 @@ func MarshalMessage(traceID, version string, body any) (headers, encoded []byte,
 	}()
 	e.buf.Reset()
 	if err := writeHeaders(e.enc, traceID, version, nil); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return appendBody(e.buf.Bytes(), body)
+	return appendBody(e.buf.Bytes(), body, pooled)
 }
 
 // appendBody encodes body straight after headers, in one buffer, and
@@ -68,23 +81,34 @@ func MarshalMessage(traceID, version string, body any) (headers, encoded []byte,
 // payload's size and copied it a second time — 1 MiB: 2.1 MB and 9
 // allocations per message. A small message is copied out at its exact size
 // and the buffer stays for the next one; one over maxPooledBuffer, which
-// the pool would not keep anyway, is handed out as it is.
-func appendBody(headers []byte, body any) (h, encoded []byte, err error) {
+// the pool would not keep anyway, is handed out as it is, or, pooled, in
+// a big buffer that release gives back.
+func appendBody(headers []byte, body any, pooled bool) (h, encoded []byte, release func(), err error) {
 	st := statePool.Get().(*encState)
-	st.buf, st.depth = append(st.buf[:0], headers...), 0
+	st.buf, st.depth, st.big = append(st.buf[:0], headers...), 0, pooled
 	n := len(headers)
-	if err := st.encode(body); err != nil {
-		putState(st)
-		return nil, nil, fmt.Errorf("codec: %w", err)
-	}
+	err = st.encode(body)
 	var b []byte
-	if cap(st.buf) > maxPooledBuffer {
+	switch {
+	case st.own != nil: // moved into a big buffer
+		b, st.buf, st.own = st.buf, st.own, nil
+		if err == nil {
+			release = func() { putBig(b) }
+		} else {
+			putBig(b)
+		}
+	case err != nil:
+	case cap(st.buf) > maxPooledBuffer:
 		b, st.buf = st.buf, nil
-	} else {
+	default:
 		b = bytes.Clone(st.buf)
 	}
-	statePool.Put(st)
-	return b[:n:n], b[n:], nil
+	st.big = false
+	putState(st)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("codec: %w", err)
+	}
+	return b[:n:n], b[n:], release, nil
 }
 
 func writeHeaders(enc *msgpack.Encoder, traceID, version string, extra map[string]any) error {

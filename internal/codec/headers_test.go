@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -97,6 +98,55 @@ func TestMarshalMessage(t *testing.T) {
 
 	_, _, err = MarshalMessage("abc", "", make(chan int))
 	assert.Error(t, err)
+}
+
+// TestMarshalReplyPooled: a big reply is encoded into a pooled buffer,
+// given back by release and used again; it encodes as MarshalMessage
+// does, whatever the body's shape; a small reply has nothing to release.
+func TestMarshalReplyPooled(t *testing.T) {
+	type wrapped struct {
+		Text string `msgpack:"text"`
+		Blob []byte `msgpack:"blob"`
+	}
+	big := strings.Repeat("x", 1<<20)
+	for name, body := range map[string]any{
+		"string":        big,
+		"bytes":         []byte(big),
+		"struct fields": wrapped{Text: big, Blob: []byte(big[:300<<10])},
+		"map":           map[string]any{"a": big, "b": big[:100<<10]},
+	} {
+		t.Run(name, func(t *testing.T) {
+			wantH, wantB, err := MarshalMessage("abc", "1.0.0", body)
+			require.NoError(t, err)
+			h, b, release, err := MarshalReply("abc", "1.0.0", body)
+			require.NoError(t, err)
+			require.NotNil(t, release)
+			assert.Equal(t, wantH, h)
+			assert.True(t, bytes.Equal(wantB, b), "body differs")
+			assert.Equal(t, len(h), cap(h))
+			release()
+		})
+	}
+	h, b, release, err := MarshalReply("abc", "", "small")
+	require.NoError(t, err)
+	assert.Nil(t, release)
+	assert.Equal(t, mustMarshal(t, "small"), b)
+	assert.NotEmpty(t, h)
+
+	_, _, release, err = MarshalReply("abc", "", []any{big, make(chan int)})
+	assert.Error(t, err)
+	assert.Nil(t, release)
+
+	if raceEnabled {
+		return // sync.Pool drops items at random under the race detector
+	}
+	_, b1, release, err := MarshalReply("", "", big)
+	require.NoError(t, err)
+	release()
+	_, b2, release, err := MarshalReply("", "", big)
+	require.NoError(t, err)
+	defer release()
+	assert.Equal(t, &b1[0], &b2[0], "the second reply did not reuse the first one's buffer")
 }
 
 func TestPeekHeaders(t *testing.T) {

@@ -38,7 +38,8 @@ func MarshalRequest(traceID, version string, timeoutMs int64, extra map[string]a
 	if err := writeRequestHeaders(e.enc, traceID, version, timeoutMs, extra); err != nil {
 		return nil, nil, err
 	}
-	return appendBody(e.buf.Bytes(), body)
+	headers, encoded, _, err = appendBody(e.buf.Bytes(), body, false)
+	return headers, encoded, err
 }
 
 func writeRequestHeaders(enc *msgpack.Encoder, traceID, version string, timeoutMs int64, extra map[string]any) error {

@@ -27,6 +27,9 @@ type batchWriter struct {
 	// out is what Flush hands to WriteTo, which consumes its receiver:
 	// a field, so that it need not escape to the heap on every flush.
 	out net.Buffers
+	// written: the release functions of the messages added (outMsg),
+	// called by Flush once their bytes are no longer referenced.
+	written []func()
 }
 
 var writers = sync.Pool{New: func() any { return newBatchWriter(nil) }}
@@ -38,7 +41,9 @@ func newBatchWriter(dst io.Writer) *batchWriter {
 // Reset points w at dst, empty.
 func (w *batchWriter) Reset(dst io.Writer) {
 	clear(w.vecs[:cap(w.vecs)]) // let the payloads go
+	clear(w.written)
 	w.dst, w.buf, w.start, w.vecs, w.n, w.err = dst, w.buf[:0], 0, w.vecs[:0], 0, nil
+	w.written = w.written[:0]
 }
 
 // Buffered returns the bytes waiting for Flush.
@@ -83,6 +88,11 @@ func (w *batchWriter) Flush() error {
 		w.out = nil
 	}
 	clear(w.vecs)
+	for i, release := range w.written {
+		release()
+		w.written[i] = nil
+	}
+	w.written = w.written[:0]
 	if cap(w.buf) > 2*writeBufferSize { // a huge id or subject grew it
 		w.buf = make([]byte, 0, writeBufferSize)
 	}
@@ -109,4 +119,7 @@ func writeMessage(w *batchWriter, m *outMsg) {
 	w.piece(m.headers)
 	w.frameHeader(0, len(m.body))
 	w.piece(m.body)
+	if m.release != nil {
+		w.written = append(w.written, m.release)
+	}
 }

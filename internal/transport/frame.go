@@ -194,6 +194,11 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 type outMsg struct {
 	id, typ, subject string
 	headers, body    []byte
+	// release, when not nil, is called once headers and body have been
+	// written (or failed to be): their buffer may then be reused. Not
+	// called for a message dropped unwritten; the garbage collector has
+	// it then.
+	release func()
 }
 
 func (m *outMsg) size() int64 {

@@ -61,8 +61,10 @@ type Route struct{ oc *outConn }
 // Reply sends a reply to a message received from endpoint: on route, the
 // connection the message came in on, when it is shared and alive, else
 // the lymph way, like Send (dialing endpoint if need be). Its errors are
-// Send's.
-func (t *Transport) Reply(ctx context.Context, route *Route, endpoint string, id, typ, subject string, headers, body []byte) error {
+// Send's. release, when not nil, is called once headers and body are
+// written, or could not be: their buffer may then be reused. (It is not
+// called for a reply that is dropped unwritten, or sent the lymph way.)
+func (t *Transport) Reply(ctx context.Context, route *Route, endpoint string, id, typ, subject string, headers, body []byte, release func()) error {
 	if route == nil || route.oc.dead.Load() {
 		return t.Send(ctx, endpoint, id, typ, subject, headers, body)
 	}
@@ -72,7 +74,7 @@ func (t *Transport) Reply(ctx context.Context, route *Route, endpoint string, id
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	m := outMsg{id: id, typ: typ, subject: subject, headers: headers, body: body}
+	m := outMsg{id: id, typ: typ, subject: subject, headers: headers, body: body, release: release}
 	if m.size() > t.opts.MaxMessageSize {
 		return t.tooLarge(&m)
 	}

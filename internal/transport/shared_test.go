@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,7 +23,7 @@ func replyServer(t testing.TB, opts Options) *Transport {
 		<-ready
 		if in.Type == TypeREQ {
 			go func() {
-				_ = tr.Reply(context.Background(), in.Route, in.Sender, NewID(), TypeREP, in.ID, in.Headers, in.Body)
+				_ = tr.Reply(context.Background(), in.Route, in.Sender, NewID(), TypeREP, in.ID, in.Headers, in.Body, nil)
 			}()
 		}
 	}
@@ -179,7 +180,7 @@ func TestReplyAfterSharedConnectionDied(t *testing.T) {
 	client.Disconnect(server.Endpoint())
 	eventually(t, "the route to die", func() bool { return req.Route.oc.dead.Load() })
 
-	require.NoError(t, server.Reply(testContext(t), req.Route, req.Sender, NewID(), TypeREP, req.ID, req.Headers, req.Body))
+	require.NoError(t, server.Reply(testContext(t), req.Route, req.Sender, NewID(), TypeREP, req.ID, req.Headers, req.Body, nil))
 	rep := replies.nextWhere(t, func(in Incoming) bool { return in.Subject == id })
 	assert.Equal(t, "\xa1x", string(rep.Body))
 	assert.EqualValues(t, 1, server.Stats().Dialed)
@@ -198,9 +199,15 @@ func TestCloseFlushesRoutes(t *testing.T) {
 	for range n {
 		require.NoError(t, client.Send(ctx, server.Endpoint(), NewID(), TypeREQ, "echo.echo", testHeaders, []byte("\xa1x")))
 	}
-	for range n {
+	var released atomic.Int64
+	big := make([]byte, 64<<10) // written in place, not copied: release must wait for the write
+	for i := range n {
 		in := <-reqs
-		require.NoError(t, server.Reply(ctx, in.Route, in.Sender, NewID(), TypeREP, in.ID, in.Headers, in.Body))
+		body := in.Body
+		if i%10 == 0 {
+			body = big
+		}
+		require.NoError(t, server.Reply(ctx, in.Route, in.Sender, NewID(), TypeREP, in.ID, in.Headers, body, func() { released.Add(1) }))
 	}
 	require.NoError(t, server.Close())
 	for range n {
@@ -208,4 +215,5 @@ func TestCloseFlushesRoutes(t *testing.T) {
 	}
 	assert.EqualValues(t, 0, server.Stats().Dropped.Unsent)
 	assert.EqualValues(t, n, server.Stats().SharedReplies)
+	assert.EqualValues(t, n, released.Load(), "every written reply released")
 }
