@@ -93,7 +93,7 @@ func appendBody(headers []byte, body any, pooled bool) (h, encoded []byte, relea
 	case st.own != nil: // moved into a big buffer
 		b, st.buf, st.own = st.buf, st.own, nil
 		if err == nil {
-			release = func() { putBig(b) }
+			release = releaser(b)
 		} else {
 			putBig(b)
 		}
@@ -191,3 +191,8 @@ func PeekHeaders(data []byte) (traceID, version string, err error) {
 	h, err := PeekRequest(data)
 	return h.TraceID, h.Version, err
 }
+
+// releaser returns a func giving big back to its pool: a function of its
+// own, so that only a big message pays for the closure (captured by a
+// closure in appendBody, every message's buffer would move to the heap).
+func releaser(big []byte) func() { return func() { putBig(big) } }
