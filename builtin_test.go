@@ -2,6 +2,7 @@ package lymph
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -126,6 +127,10 @@ func TestBuiltinInterface(t *testing.T) {
 		assert.EqualValues(t, 1, found["rpc.unknown <other>"])
 		assert.EqualValues(t, 1, found["rpc.nacks <other>"])
 		assert.Contains(t, found, "transport.connections")
+		// Two Go containers: the replies rode the requests' connection.
+		assert.EqualValues(t, 1, found["transport.shared_connections"])
+		assert.GreaterOrEqual(t, reflect.ValueOf(found["transport.shared_replies"]).Convert(reflect.TypeFor[int64]()).Int(), int64(2))
+		assert.EqualValues(t, 0, found["transport.connections_out"], "the server dialed its caller")
 	})
 	t.Run("change_loglevel", func(t *testing.T) {
 		require.NoError(t, lymph.Call(ctx, "change_loglevel", map[string]any{"qualname": "lymph", "loglevel": "DEBUG", "period": 0.05}, nil))

@@ -112,6 +112,8 @@ func transportMetrics(tr *transport.Transport, monitor *health.Monitor) []metric
 		{"transport.read_buffers", st.ReadBuffers, none},
 		{"transport.busy_polls", st.BusyPolls, none},
 		{"transport.empty_busy_polls", st.EmptyBusyPolls, none},
+		{"transport.shared_connections", st.Shared, none},
+		{"transport.shared_replies", st.SharedReplies, none},
 	}
 	for reason, n := range map[string]uint64{
 		"bad_frames":   st.Dropped.BadFrames,

@@ -48,6 +48,8 @@ var families = map[string]family{
 	"transport.queue_full":         {name: "lymph_transport_queue_full_total", help: "Sends that gave up on a full queue.", typ: prom.CounterValue},
 	"transport.busy_polls":         {name: "lymph_transport_busy_polls_total", help: "Reads that busy-polled.", typ: prom.CounterValue},
 	"transport.empty_busy_polls":   {name: "lymph_transport_empty_busy_polls_total", help: "Busy polls that found nothing.", typ: prom.CounterValue},
+	"transport.shared_connections": {name: "lymph_transport_shared_connections", help: "Open connections that carry replies back (between lymph-go peers).", typ: prom.GaugeValue},
+	"transport.shared_replies":     {name: "lymph_transport_shared_replies_total", help: "Replies sent on the request's connection.", typ: prom.CounterValue},
 	"transport.dropped":            {name: "lymph_transport_dropped_total", help: "Messages dropped, by reason.", typ: prom.CounterValue},
 	"transport.peer_rtt_ms":        {name: "lymph_transport_peer_rtt_seconds", help: "Mean heartbeat round trip to a peer.", typ: prom.GaugeValue, scale: 1e-3, drop: []string{"state"}},
 	"transport.peer_outstanding":   {name: "lymph_transport_peer_outstanding", help: "Calls waiting for a peer's reply.", typ: prom.GaugeValue, drop: []string{"state"}},

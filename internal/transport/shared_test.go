@@ -217,3 +217,14 @@ func TestCloseFlushesRoutes(t *testing.T) {
 	assert.EqualValues(t, n, server.Stats().SharedReplies)
 	assert.EqualValues(t, n, released.Load(), "every written reply released")
 }
+
+// TestSharedConnectionWithPlain: the offer travels in PLAIN's metadata as
+// in NULL's.
+func TestSharedConnectionWithPlain(t *testing.T) {
+	server := replyServer(t, Options{Credentials: map[string]string{"u": "p"}})
+	replies := newInbox()
+	client := listen(t, Options{Handler: replies.handler, Username: "u", Password: "p"})
+	call(t, client, replies, server.Endpoint(), "x")
+	assert.EqualValues(t, 1, server.Stats().SharedReplies)
+	assert.EqualValues(t, 0, server.Stats().Dialed)
+}
