@@ -326,8 +326,9 @@ func WithSendQueue(n int) ContainerOption {
 	return containerOption(func(c *config) { c.sendQueue = n })
 }
 
-// WithBusyPoll sets busy polling: the reader of a connection with calls
-// pending polls it for up to d before it sleeps in Go's network poller.
+// WithBusyPoll sets busy polling: the reader of a connection with a few
+// calls pending (one to four) polls it for up to d before it sleeps in
+// Go's network poller.
 // Polling saves the thread wake-up a sleeping reader pays on every
 // message, which is most of a sequential round trip between processes on
 // a virtual machine, at the price of CPU spent spinning; see the README's

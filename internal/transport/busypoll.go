@@ -24,7 +24,8 @@ import (
 //
 //   - only connections with calls in progress poll (callGauge: requests we
 //     sent the peer and it has not answered, requests it sent us that we
-//     have not answered, or a call that completed less than a budget ago);
+//     have not answered, or a call that completed less than a budget ago),
+//     and not more than maxPolledCalls of them;
 //   - a read polls only while the moving average of the connection's waits
 //     is under half the budget, so a connection whose messages come slowly
 //     stops after a few empty polls;

@@ -69,7 +69,11 @@
 // sent X requests it has not answered, or X sent us requests we have not
 // answered, or a call with X completed less than one budget ago (so that a
 // sequential caller's next request, and the reply to it, are caught by the
-// poll). Replies are REP, ACK, NACK and ERROR. A connection whose messages
+// poll), and no more than four calls are (with more, messages keep coming
+// and spinning would only take the CPU that makes the replies). Replies
+// are REP, ACK, NACK and ERROR. The reader of a dialed connection whose
+// peer sends its replies on it (shared.go) polls the same way. A
+// connection whose messages
 // come slowly stops polling after a few empty polls; a reader that parks
 // gives its polling slot back first; at most half of GOMAXPROCS readers of
 // one Transport poll at once, none with GOMAXPROCS 1; connections from
