@@ -257,18 +257,19 @@ func (c *Container) start(ctx context.Context) error {
 	c.serveCtx, c.cancelServe = context.WithCancel(context.Background())
 	c.monitor = health.New(c.cfg.health, prober{c})
 	tr, err := transport.Listen(ctx, transport.Options{
-		Endpoint:       c.cfg.endpoint,
-		AdvertiseHost:  advertise,
-		Logger:         c.logger,
-		Handler:        c.handle,
-		OnPeerDown:     c.peerDown,
-		OnPeerUp:       c.monitor.Up,
-		MaxMessageSize: c.cfg.maxMessageSize,
-		SendQueue:      c.cfg.sendQueue,
-		BusyPoll:       c.cfg.busyPoll,
-		Username:       c.cfg.username,
-		Password:       c.cfg.password,
-		Credentials:    c.cfg.credentials,
+		Endpoint:        c.cfg.endpoint,
+		AdvertiseHost:   advertise,
+		Logger:          c.logger,
+		Handler:         c.handle,
+		OnPeerDown:      c.peerDown,
+		OnPeerUp:        c.monitor.Up,
+		MaxMessageSize:  c.cfg.maxMessageSize,
+		SendQueue:       c.cfg.sendQueue,
+		BusyPoll:        c.cfg.busyPoll,
+		SeparateReplies: c.cfg.separate,
+		Username:        c.cfg.username,
+		Password:        c.cfg.password,
+		Credentials:     c.cfg.credentials,
 	})
 	if err != nil {
 		c.cancelServe()

@@ -74,6 +74,7 @@ type config struct {
 	maxMessageSize int64
 	sendQueue      int
 	busyPoll       time.Duration
+	separate       bool
 	username       string
 	password       string
 	credentials    map[string]string
@@ -340,6 +341,17 @@ func WithBusyPoll(d time.Duration) ContainerOption {
 		return badContainerOption("WithBusyPoll(%v): the duration cannot be negative (0 is off)", d)
 	}
 	return containerOption(func(c *config) { c.busyPoll = d })
+}
+
+// WithSeparateReplies makes the container answer every caller as Python
+// lymph does, on a connection of its own dialed to the caller's endpoint,
+// and ask the same of the services it calls. By default two lymph-go
+// instances agree in the handshake to carry replies on the request's
+// connection (half the TCP segments per call; see docs/protocol.md); with
+// Python peers nothing changes either way. For comparisons and for
+// debugging a mixed mesh.
+func WithSeparateReplies() ContainerOption {
+	return containerOption(func(c *config) { c.separate = true })
 }
 
 // WithPlainLogin makes the container present a ZMTP PLAIN username and

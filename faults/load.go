@@ -32,6 +32,7 @@ type driverConfig struct {
 	warmup   bool          // wait for one good call before the timed run
 	churn    int           // churn: this many containers, one call each
 	maxMsg   int64         // the client's message size limit (0: the default)
+	separate bool          // replies the lymph way, on the servers' own connections
 }
 
 func parseDriver(args []string) (driverConfig, error) {
@@ -50,6 +51,7 @@ func parseDriver(args []string) (driverConfig, error) {
 	fs.BoolVar(&c.warmup, "warmup", true, "wait for one good call first")
 	fs.IntVar(&c.churn, "count", 0, "churn: containers to start, one after another")
 	fs.Int64Var(&c.maxMsg, "max-message", 0, "the client's message size limit in bytes (0: the default)")
+	fs.BoolVar(&c.separate, "separate-replies", false, "ask for replies the lymph way, on connections the servers dial (lymph.WithSeparateReplies)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -203,6 +205,9 @@ func runDriver(args []string, stdout io.Writer) error {
 		// Above the server's limit, so that the server's refusal is what
 		// the oversized-request scenario measures.
 		opts = append(opts, lymph.WithMaxMessageSize(cfg.maxMsg))
+	}
+	if cfg.separate {
+		opts = append(opts, lymph.WithSeparateReplies())
 	}
 	c, err := lymph.NewContainer(opts...)
 	if err != nil {

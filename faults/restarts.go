@@ -13,13 +13,13 @@ var signalName = map[syscall.Signal]string{syscall.SIGKILL: "kill -9", syscall.S
 // rolling runs a driver against three servers and, every 3 s from 2 s on,
 // hits one of servers 1 and 2 with hit, restarting it 1 s after it is gone.
 // Server 0 is never hit: its RSS and FDs are the row's.
-func rolling(e *env, r *row, registry string, sig syscall.Signal) ([]int64, *Result, error) {
+func rolling(e *env, r *row, registry string, sig syscall.Signal, driverArgs ...string) ([]int64, *Result, error) {
 	srv, err := e.servers(3, registry)
 	if err != nil {
 		return nil, nil, err
 	}
 	d := pick(e, 8*time.Second, 45*time.Second) // 2 faults in the short run, 14 in the full one
-	p, err := e.driver(loadArgs(registry, d)...)
+	p, err := e.driver(loadArgs(registry, d, driverArgs...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -60,8 +60,8 @@ func rolling(e *env, r *row, registry string, sig syscall.Signal) ([]int64, *Res
 
 // killScenario is kill-9: only the calls in flight on a killed instance may fail, each within
 // 100 ms of the drop; none sent after it may go there.
-func killScenario(e *env, r *row) error {
-	faults, res, err := rolling(e, r, e.localRegistry(r.name), syscall.SIGKILL)
+func killScenario(e *env, r *row, driverArgs ...string) error {
+	faults, res, err := rolling(e, r, e.localRegistry(r.name), syscall.SIGKILL, driverArgs...)
 	if err != nil {
 		return err
 	}
@@ -77,8 +77,8 @@ func killScenario(e *env, r *row) error {
 func ms64(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // sigtermScenario is sigterm-*: a rolling graceful restart loses no call at all.
-func sigtermScenario(e *env, r *row, registry string) error {
-	faults, res, err := rolling(e, r, registry, syscall.SIGTERM)
+func sigtermScenario(e *env, r *row, registry string, driverArgs ...string) error {
+	faults, res, err := rolling(e, r, registry, syscall.SIGTERM, driverArgs...)
 	if err != nil {
 		return err
 	}

@@ -13,8 +13,15 @@ type scenario struct {
 }
 
 var scenarios = []scenario{
-	{name: "kill-9", run: killScenario},
+	{name: "kill-9", run: func(e *env, r *row) error { return killScenario(e, r) }},
 	{name: "sigterm-local", run: func(e *env, r *row) error { return sigtermScenario(e, r, e.localRegistry(r.name)) }},
+	// The same two over lymph's own wire, replies on connections the
+	// servers dial back, as between Python peers (by default two Go peers
+	// share the request's connection).
+	{name: "kill-9-lymph-wire", run: func(e *env, r *row) error { return killScenario(e, r, "-separate-replies") }},
+	{name: "sigterm-lymph-wire", run: func(e *env, r *row) error {
+		return sigtermScenario(e, r, e.localRegistry(r.name), "-separate-replies")
+	}},
 	{name: "sigterm-zk", zk: true, run: func(e *env, r *row) error { return sigtermScenario(e, r, e.zk.url("faults-sigterm")) }},
 	{name: "sigstop", run: sigstopScenario},
 	{name: "client-churn", run: churnScenario},
