@@ -63,8 +63,9 @@ func (p *pingCall) complete(in transport.Incoming, err error) {
 // still wait for their replies. lymph's replies travel on another
 // connection than its requests (the peer's own, to us), so a peer that
 // answered and then closed can have its last replies still on their way
-// when our connection to it reports the end. (A Go peer's replies share
-// the request's connection, so they arrive before its end anyway.)
+// when our connection to it reports the end. A Go peer's replies share the
+// request's connection: when it closes that one, there is nothing to wait
+// for.
 const lostReplyGrace = 50 * time.Millisecond
 
 // peerDown is the transport's report that the connection to endpoint died:
@@ -76,7 +77,11 @@ func (c *Container) peerDown(endpoint string, err error) {
 	if len(ids) == 0 {
 		return
 	}
-	time.AfterFunc(lostReplyGrace, func() {
+	grace := lostReplyGrace
+	if transport.RepliesRead(err) {
+		grace = 0 // the replies shared the connection, and came before its end
+	}
+	time.AfterFunc(grace, func() {
 		c.pending.fail(ids, err)
 		c.logger.Debug("connection lost; failed the calls waiting on it", "peer", endpoint, "calls", len(ids), "error", err)
 	})

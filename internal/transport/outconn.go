@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -334,8 +336,34 @@ func (oc *outConn) readLoop() {
 	<-oc.done
 	t := oc.t
 	if f := t.opts.OnPeerDown; f != nil && !t.closed.Load() {
-		f(oc.peer.endpoint, fmt.Errorf("%w: %s: %w", ErrNotConnected, oc.peer.endpoint, oc.cause))
+		var down error = fmt.Errorf("%w: %s: %w", ErrNotConnected, oc.peer.endpoint, oc.cause)
+		if oc.shared && closedByPeer(oc.cause) {
+			down = repliesRead{down}
+		}
+		f(oc.peer.endpoint, down)
 	}
+}
+
+// closedByPeer reports whether err ended a connection from the peer's
+// side: an orderly close (EOF) or a reset.
+func closedByPeer(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// repliesRead marks the OnPeerDown error of a shared connection that the
+// peer closed: every reply it sent on it came before the end, and was read.
+type repliesRead struct{ error }
+
+func (e repliesRead) Unwrap() error { return e.error }
+
+// RepliesRead reports whether err, given to Options.OnPeerDown, says that
+// the peer closed a shared connection (shared.go): the replies it sent
+// were all read before the end, so calls still waiting for one on it will
+// get none, and need not wait for replies still on their way (which,
+// between lymph peers, travel on another connection).
+func RepliesRead(err error) bool {
+	var r repliesRead
+	return errors.As(err, &r)
 }
 
 // batchYieldBytes: a writer with less than this framed, on a connection

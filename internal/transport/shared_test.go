@@ -228,3 +228,41 @@ func TestSharedConnectionWithPlain(t *testing.T) {
 	assert.EqualValues(t, 1, server.Stats().SharedReplies)
 	assert.EqualValues(t, 0, server.Stats().Dialed)
 }
+
+// TestRepliesReadOnPeerClose: OnPeerDown says the replies were all read
+// when the peer closed a shared connection; not when the connection was
+// not shared, nor when we closed it.
+func TestRepliesReadOnPeerClose(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		separate bool
+		local    bool // we disconnect, rather than the peer closing
+		want     bool
+	}{
+		{"shared, peer closed", false, false, true},
+		{"separate, peer closed", true, false, false},
+		{"shared, we disconnected", false, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			server, err := Listen(context.Background(), Options{Endpoint: "tcp://127.0.0.1:0"})
+			require.NoError(t, err)
+			defer server.Close()
+			downs := make(chan error, 4)
+			client := listen(t, Options{SeparateReplies: tc.separate, OnPeerDown: func(_ string, err error) { downs <- err }})
+			require.NoError(t, client.Send(testContext(t), server.Endpoint(), NewID(), TypeREQ, "x.y", testHeaders, []byte("\x80")))
+			eventually(t, "the connection", func() bool { return client.Connected(server.Endpoint()) })
+			if tc.local {
+				client.Disconnect(server.Endpoint())
+			} else {
+				require.NoError(t, server.Close())
+			}
+			select {
+			case err := <-downs:
+				assert.ErrorIs(t, err, ErrNotConnected)
+				assert.Equal(t, tc.want, RepliesRead(err), "%v", err)
+			case <-time.After(testTimeout):
+				t.Fatal("no OnPeerDown")
+			}
+		})
+	}
+}
