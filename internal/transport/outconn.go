@@ -345,9 +345,9 @@ func (oc *outConn) readLoop() {
 }
 
 // closedByPeer reports whether err ended a connection from the peer's
-// side: an orderly close (EOF) or a reset.
+// side: an orderly close (EOF), a reset, or a write after either (EPIPE).
 func closedByPeer(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // repliesRead marks the OnPeerDown error of a shared connection that the
