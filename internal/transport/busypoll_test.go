@@ -34,7 +34,7 @@ func tcpPair(t *testing.T, budget time.Duration, slots *pollSlots) (reader *conn
 	t.Cleanup(func() { writer.Close() })
 	nc, err := ln.AcceptTCP()
 	require.NoError(t, err)
-	reader = newConn(nc, inboundReadBuffer, nil)
+	reader = newConn(nc, nil)
 	t.Cleanup(func() { reader.Close() })
 	if slots == nil {
 		slots = &pollSlots{max: 1}

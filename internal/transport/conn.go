@@ -29,10 +29,10 @@ type conn struct {
 	closeErr  error
 }
 
-// newConn wraps c with a read buffer of the given size, counting the
-// buffer in held (may be nil) while the connection holds it.
-func newConn(c *net.TCPConn, readBuffer int, held *atomic.Int64) *conn {
-	return &conn{TCPConn: c, r: newReadBuffer(c, readBuffer, held)}
+// newConn wraps c with a read buffer, counting the buffer in held (may be
+// nil) while the connection holds it.
+func newConn(c *net.TCPConn, held *atomic.Int64) *conn {
+	return &conn{TCPConn: c, r: newReadBuffer(c, held)}
 }
 
 // busyPoll makes reads busy-poll the connection, while gate allows and it

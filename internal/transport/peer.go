@@ -354,7 +354,7 @@ func (p *peer) connect() (*outConn, error) {
 		return nil, err
 	}
 	// The inbound size: a shared connection carries replies.
-	c := newConn(nc.(*net.TCPConn), inboundReadBuffer, &t.stats.readBufs)
+	c := newConn(nc.(*net.TCPConn), &t.stats.readBufs)
 	if !t.track(c) {
 		c.Close()
 		return nil, ErrClosed

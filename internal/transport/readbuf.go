@@ -18,8 +18,6 @@ const inboundReadBuffer = 32 << 10
 // went quiet) cost no buffer at all.
 var inboundBufs = sync.Pool{New: func() any { b := make([]byte, inboundReadBuffer); return &b }}
 
-func bufPool(int) *sync.Pool { return &inboundBufs }
-
 // readBuffer is a buffered reader of one TCP connection, like bufio.Reader
 // but with a buffer it borrows from a pool: on Unix it gives the buffer back
 // whenever a read finds the socket empty and the buffer drained, just before
@@ -38,8 +36,8 @@ type readBuffer struct {
 	sys  sysReader
 }
 
-func newReadBuffer(c *net.TCPConn, size int, held *atomic.Int64) *readBuffer {
-	b := &readBuffer{c: c, pool: bufPool(size), size: size, held: held}
+func newReadBuffer(c *net.TCPConn, held *atomic.Int64) *readBuffer {
+	b := &readBuffer{c: c, pool: &inboundBufs, size: inboundReadBuffer, held: held}
 	b.sys.init(b)
 	return b
 }

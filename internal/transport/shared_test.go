@@ -115,7 +115,7 @@ func TestSharedConnectionIsNoRoute(t *testing.T) {
 
 	nc, err := net.Dial("tcp", server.ListenAddr())
 	require.NoError(t, err)
-	c := newConn(nc.(*net.TCPConn), inboundReadBuffer, nil)
+	c := newConn(nc.(*net.TCPConn), nil)
 	_, shared, err := handshake(c, null.Security(), zmq4.Dealer, victim.Endpoint(), false, true, testTimeout)
 	require.NoError(t, err)
 	require.True(t, shared)

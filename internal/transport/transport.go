@@ -274,7 +274,7 @@ func (t *Transport) acceptLoop() {
 				slog.Int("max", max), slog.String("remote", nc.RemoteAddr().String()))
 			continue
 		}
-		c := newConn(nc, inboundReadBuffer, &t.stats.readBufs)
+		c := newConn(nc, &t.stats.readBufs)
 		if !t.track(c) {
 			c.Close()
 			return
