@@ -45,8 +45,9 @@
 //
 // # Memory per connection
 //
-// Read buffers (32 KiB) are borrowed from a pool and given back whenever a reader finds its socket
-// empty and parks; write buffers are borrowed per batch. So an idle
+// Read buffers (32 KiB) are borrowed from a pool and given back whenever a
+// reader finds its socket empty and parks; write buffers are borrowed per
+// batch. So an idle
 // connection holds neither: what it costs is its reader goroutine (a small
 // stack: the handshake runs on another goroutine, whose stack zmq4 grows to
 // 8 KiB), its socket and a few small structs. Measured as server RSS with

@@ -353,7 +353,6 @@ func (p *peer) connect() (*outConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The inbound size: a shared connection carries replies.
 	c := newConn(nc.(*net.TCPConn), &t.stats.readBufs)
 	if !t.track(c) {
 		c.Close()
