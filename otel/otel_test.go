@@ -83,6 +83,21 @@ func spanNamed(t *testing.T, spans tracetest.SpanStubs, name string, kind trace.
 	return tracetest.SpanStub{}
 }
 
+// waitSpans returns the exported spans once there are n: a server span
+// ends after its reply is written, so the caller can hold the reply before
+// the span is exported.
+func waitSpans(t *testing.T, exporter *tracetest.InMemoryExporter, n int) tracetest.SpanStubs {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		spans := exporter.GetSpans()
+		if len(spans) >= n || time.Now().After(deadline) {
+			return spans
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func attr(s tracetest.SpanStub, key string) string {
 	for _, a := range s.Attributes {
 		if string(a.Key) == key {
@@ -123,7 +138,7 @@ func TestTraceAcrossThreeServices(t *testing.T) {
 	assert.Equal(t, traceID.String(), got["mine"], "the span's trace id is lymph's trace_id")
 	assert.Equal(t, traceID.String(), got["python"], "and reaches the Python peer")
 
-	spans := exporter.GetSpans()
+	spans := waitSpans(t, exporter, 4)
 	require.Len(t, spans, 4, "root, the client call, mid's server span, mid's call to Python")
 	for _, s := range spans {
 		assert.Equal(t, traceID, s.SpanContext.TraceID(), s.Name)
@@ -179,7 +194,7 @@ func TestPythonCallerJoinsByTraceID(t *testing.T) {
 	assert.Equal(t, pyTrace, reply.Body["mine"])
 	assert.Equal(t, pyTrace, reply.Body["python"])
 
-	spans := exporter.GetSpans()
+	spans := waitSpans(t, exporter, 2) // mid's server span and its call to Python
 	serve := spanNamed(t, spans, "mid.relay", trace.SpanKindServer)
 	assert.Equal(t, pyTrace, serve.SpanContext.TraceID().String())
 	assert.True(t, serve.Parent.IsRemote(), "the parent is the Python caller, which no exporter has")
@@ -194,7 +209,7 @@ func TestPythonCallerJoinsByTraceID(t *testing.T) {
 	traced := lymphtest.Start(t, reg, nil, lymph.WithoutHeartbeat(),
 		lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp), lymphotel.WithPings())))
 	require.NoError(t, pinger.Proxy("lymph", lymph.WithInstance(traced.Endpoint())).Call(ctx, "ping", nil, nil))
-	spanNamed(t, exporter.GetSpans(), "lymph.ping", trace.SpanKindServer)
+	spanNamed(t, waitSpans(t, exporter, before+1), "lymph.ping", trace.SpanKindServer)
 
 	// A failing call: its span says how it ended.
 	client := lymphtest.Start(t, reg, nil, lymph.WithInterceptors(lymphotel.New(lymphotel.WithTracerProvider(tp))), lymph.WithoutHeartbeat())
