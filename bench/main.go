@@ -33,6 +33,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -44,6 +45,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,6 +98,7 @@ func main() {
 	idle := flag.Duration("idle", 10*time.Second, "how long the idle row waits")
 	paced := flag.Duration("paced", 2*time.Second, "how long each paced row runs")
 	profDir := flag.String("cpuprofile", "", "write client and server CPU profiles of each row into `DIR`")
+	rounds := flag.Int("rounds", 1, "run each row `N` times, the targets in turn each time, and report each target's median run")
 	flag.Parse()
 
 	var err error
@@ -104,8 +107,11 @@ func main() {
 	} else {
 		var plan []rowSpec
 		plan, err = selectRows(*rows, *scale, *idle, *paced)
+		if err == nil && *rounds < 1 {
+			err = fmt.Errorf("-rounds %d: at least 1", *rounds)
+		}
 		if err == nil {
-			cfg := runConfig{rows: plan, profDir: *profDir}
+			cfg := runConfig{rows: plan, profDir: *profDir, rounds: *rounds}
 			err = clientMain(os.Stdout, strings.Split(*only, ","), cfg)
 		}
 	}
@@ -277,7 +283,8 @@ func (p *serverProcess) stop() error {
 // runConfig is what clientMain runs.
 type runConfig struct {
 	rows    []rowSpec
-	profDir string // "" for no profiles
+	profDir string // "" for no profiles (with rounds, the last round's)
+	rounds  int    // runs of each row per target; the median is reported (0 means 1)
 }
 
 // profiler starts and stops the client's and the server's CPU profiles
@@ -345,6 +352,9 @@ func clientMain(w io.Writer, names []string, cfg runConfig) error {
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		// Other work on the machine skews every row; say how busy it was.
 		fmt.Fprintf(w, "load average at start: %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
+	if cfg.rounds > 1 {
+		fmt.Fprintf(w, "each line: the median of %d runs, the targets in turn each round\n", cfg.rounds)
 	}
 	fmt.Fprintln(w)
 
@@ -428,20 +438,47 @@ func measure(exe string, ts []target, cfg runConfig) (rs []result, err error) {
 			}
 		}
 	}
+	rounds := max(cfg.rounds, 1)
 	for _, row := range cfg.rows {
-		for _, s := range subjects {
-			if s.named != row.named {
-				continue
+		// Round after round, every target in turn: a target's runs are
+		// spread over the row's minutes as the others' are.
+		runs := make([][]result, len(subjects))
+		for round := range rounds {
+			for i, s := range subjects {
+				if s.named != row.named {
+					continue
+				}
+				t := s.env.target
+				fmt.Fprintf(os.Stderr, "bench: %s, %s (round %d of %d)...\n", row.name, t.label, round+1, rounds)
+				r, err := runRow(s.env, row)
+				if err != nil {
+					return rs, fmt.Errorf("%s, %s: %w", row.name, t.label, err)
+				}
+				r.target = t.label
+				runs[i] = append(runs[i], r)
 			}
-			t := s.env.target
-			fmt.Fprintf(os.Stderr, "bench: %s, %s...\n", row.name, t.label)
-			r, err := runRow(s.env, row)
-			if err != nil {
-				return rs, fmt.Errorf("%s, %s: %w", row.name, t.label, err)
+		}
+		for _, rr := range runs {
+			if len(rr) > 0 {
+				rs = append(rs, median(rr))
 			}
-			r.target = t.label
-			rs = append(rs, r)
 		}
 	}
 	return rs, nil
+}
+
+// median returns the median of one target's runs of a row: by calls per
+// second, or, for the paced and idle rows, by CPU time per call (an odd
+// count gives the middle run; an even one the better of the two middle
+// ones).
+func median(runs []result) result {
+	cost := func(r *result) float64 {
+		if r.row.rate > 0 || r.row.idle > 0 {
+			return float64(r.clientCPU+r.serverCPU) / float64(max(r.calls, 1))
+		}
+		return -r.rate()
+	}
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b result) int { return cmp.Compare(cost(&a), cost(&b)) })
+	return sorted[(len(sorted)-1)/2]
 }

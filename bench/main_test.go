@@ -215,3 +215,22 @@ func TestSelectRows(t *testing.T) {
 		t.Error("no error for an unknown row")
 	}
 }
+
+// TestMedian: each target's median run, by calls per second, or by CPU per
+// call for the paced and idle rows.
+func TestMedian(t *testing.T) {
+	run := func(row rowSpec, elapsed, cpu time.Duration) result {
+		return result{row: row, calls: 100, elapsed: elapsed, clientCPU: cpu, serverCPU: cpu}
+	}
+	plain := rowSpec{name: "16B-1"}
+	if got := median([]result{run(plain, 3*time.Second, 0), run(plain, time.Second, 0), run(plain, 2*time.Second, 0)}); got.elapsed != 2*time.Second {
+		t.Errorf("median of three took %v, want the middle rate's 2s", got.elapsed)
+	}
+	if got := median([]result{run(plain, 3*time.Second, 0), run(plain, time.Second, 0)}); got.elapsed != time.Second {
+		t.Errorf("median of two took %v, want the faster's 1s", got.elapsed)
+	}
+	paced := rowSpec{name: "paced5k", rate: 5000}
+	if got := median([]result{run(paced, time.Second, 3*time.Millisecond), run(paced, time.Second, time.Millisecond), run(paced, time.Second, 2*time.Millisecond)}); got.clientCPU != 2*time.Millisecond {
+		t.Errorf("paced median has %v of client CPU, want the middle 2ms", got.clientCPU)
+	}
+}
