@@ -484,11 +484,8 @@ func mapDecoder(t reflect.Type) decFunc {
 	}
 	keyDec, valDec := decoderFor(t.Key()), decoderFor(t.Elem())
 	return func(d *decState, v reflect.Value) error {
-		n, err := d.containerLen("a map", true)
-		if err != nil || n < 0 {
-			if n < 0 {
-				v.SetZero()
-			}
+		n, ok, err := d.mapLen(v)
+		if !ok {
 			return err
 		}
 		if v.IsNil() {
@@ -516,14 +513,26 @@ func mapDecoder(t reflect.Type) decFunc {
 	}
 }
 
+// mapLen reads the length of a map into v. ok is false when there is no
+// map to read: an error, or nil, in which case v is zeroed (Python's None
+// is Go's nil map).
+func (d *decState) mapLen(v reflect.Value) (n int, ok bool, err error) {
+	n, err = d.containerLen("a map", true)
+	if err != nil {
+		return 0, false, err
+	}
+	if n < 0 {
+		v.SetZero()
+		return 0, false, nil
+	}
+	return n, true, nil
+}
+
 // stringMapDecoder decodes a map[string]V whose values value reads.
 func stringMapDecoder[V any](value func(*decState) (V, error)) decFunc {
 	return func(d *decState, v reflect.Value) error {
-		n, err := d.containerLen("a map", true)
-		if err != nil || n < 0 {
-			if n < 0 {
-				v.SetZero()
-			}
+		n, ok, err := d.mapLen(v)
+		if !ok {
 			return err
 		}
 		m := v.Interface().(map[string]V)
@@ -578,11 +587,8 @@ func structDecoder(t reflect.Type) decFunc {
 			}
 			return nil
 		}
-		n, err := d.containerLen("a map", true)
-		if err != nil || n < 0 {
-			if n < 0 {
-				v.SetZero()
-			}
+		n, ok, err := d.mapLen(v)
+		if !ok {
 			return err
 		}
 		for range n {
