@@ -64,6 +64,12 @@ type outConn struct {
 
 	deadline time.Time // the socket's write deadline; only the owner of writing uses it
 
+	// calls counts the calls in progress on a shared connection (callsIn
+	// and callsOut): requests sent or read on it that are not answered
+	// yet. More than one means more messages are about to be sent, so
+	// senders leave writing to the writer, which gathers them.
+	calls atomic.Int64
+
 	once  sync.Once
 	cause error // why it died; set before done is closed
 }
@@ -107,6 +113,26 @@ func (oc *outConn) signal() {
 // dials again), ErrNotConnected when it died while Send waited, and
 // ErrClosed once the Transport is closing.
 func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
+	if !oc.shared {
+		return oc.enqueueBusy(ctx, m, false)
+	}
+	if m.typ == TypeREQ {
+		busy := oc.calls.Add(1) > 1
+		err := oc.enqueueBusy(ctx, m, busy)
+		if err != nil {
+			decFloor(&oc.calls)
+		}
+		return err
+	}
+	err := oc.enqueueBusy(ctx, m, oc.calls.Load() > 1)
+	decFloor(&oc.calls)
+	return err
+}
+
+// enqueueBusy is enqueue; busy says that other calls are in progress on
+// the connection (calls), so m is left to the writer even when nobody
+// writes: their messages follow, and share its write.
+func (oc *outConn) enqueueBusy(ctx context.Context, m *outMsg, busy bool) error {
 	// The common case, kept small: Send often runs on a fresh goroutine
 	// (a handler's reply), whose stack must not have to grow for it.
 	oc.mu.Lock()
@@ -114,7 +140,7 @@ func (oc *outConn) enqueue(ctx context.Context, m *outMsg) error {
 		oc.mu.Unlock()
 		return oc.enqueueSlow(ctx, m)
 	}
-	if len(oc.q) == 0 && !oc.writing && !oc.concurrent && oc.barrier == nil && m.size() <= maxDirect {
+	if !busy && len(oc.q) == 0 && !oc.writing && !oc.concurrent && oc.barrier == nil && m.size() <= maxDirect {
 		oc.writing = true
 		oc.mu.Unlock()
 		oc.sendDirect(m)
@@ -328,7 +354,7 @@ func (oc *outConn) die(err error) {
 func (oc *outConn) readLoop() {
 	var err error
 	if oc.shared {
-		err = oc.t.readMessages(oc.c, oc.peer.endpoint, true, nil)
+		err = oc.t.readMessages(oc.c, oc.peer.endpoint, true, nil, &oc.calls)
 	} else {
 		err = oc.c.r.discardAll()
 	}
@@ -469,7 +495,7 @@ func (oc *outConn) writeLoop() {
 			var size int64
 			yielded := false
 			oc.mu.Lock()
-			concurrent := oc.concurrent
+			concurrent := oc.concurrent || oc.calls.Load() > 1
 			oc.mu.Unlock()
 			for {
 				for i := range batch {

@@ -68,15 +68,16 @@ func (t *Transport) Reply(ctx context.Context, route *Route, endpoint string, id
 	if route == nil || route.oc.dead.Load() {
 		return t.Send(ctx, endpoint, id, typ, subject, headers, body)
 	}
-	if t.closed.Load() {
-		return ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	m := outMsg{id: id, typ: typ, subject: subject, headers: headers, body: body, release: release}
-	if m.size() > t.opts.MaxMessageSize {
-		return t.tooLarge(&m)
+	err := t.closedErr(ctx)
+	if err == nil && m.size() > t.opts.MaxMessageSize {
+		err = t.tooLarge(&m)
+	}
+	if err != nil {
+		if typ != TypeREQ {
+			decFloor(&route.oc.calls) // the call ends unanswered (enqueue counts the others)
+		}
+		return err
 	}
 	if err := route.oc.enqueue(ctx, &m); err != nil {
 		if err != errConnDead {
@@ -93,4 +94,12 @@ func (t *Transport) Reply(ctx context.Context, route *Route, endpoint string, id
 	}
 	t.stats.sharedReplies.Add(1)
 	return nil
+}
+
+// closedErr is ErrClosed once the Transport is closing, else ctx's error.
+func (t *Transport) closedErr(ctx context.Context) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	return ctx.Err()
 }

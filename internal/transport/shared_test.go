@@ -268,3 +268,41 @@ func TestRepliesReadOnPeerClose(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedConnectionCountsCallsInProgress: each side of a shared
+// connection counts the calls in progress on it (what decides whether a
+// sender writes itself or leaves its message to the batching writer):
+// requests add one, their replies end one, and a reply to nothing cannot
+// make the count go below zero.
+func TestSharedConnectionCountsCallsInProgress(t *testing.T) {
+	held := make(chan Incoming, 16)
+	server := listen(t, Options{Handler: func(in Incoming) { held <- in }})
+	replies := newInbox()
+	client := listen(t, Options{Handler: replies.handler})
+	const calls = 5
+	for range calls {
+		require.NoError(t, client.Send(testContext(t), server.Endpoint(), NewID(), TypeREQ, "echo.echo", testHeaders, []byte("x")))
+	}
+	out := client.lookup(server.Endpoint()).out.Load()
+	require.NotNil(t, out)
+	var reqs []Incoming
+	for range calls {
+		reqs = append(reqs, <-held)
+	}
+	route := reqs[0].Route
+	require.NotNil(t, route, "the connection is shared")
+	assert.EqualValues(t, calls, out.calls.Load(), "the client's count")
+	assert.EqualValues(t, calls, route.oc.calls.Load(), "the server's count")
+
+	for i, in := range reqs {
+		require.NoError(t, server.Reply(testContext(t), in.Route, in.Sender, NewID(), TypeREP, in.ID, in.Headers, in.Body, nil))
+		replies.next(t)
+		assert.EqualValues(t, calls-1-i, route.oc.calls.Load())
+		eventually(t, "the client counts the reply", func() bool { return out.calls.Load() == int64(calls-1-i) })
+	}
+	// A stray reply, on a connection with no call in progress.
+	require.NoError(t, server.Reply(testContext(t), route, reqs[0].Sender, NewID(), TypeREP, NewID(), testHeaders, nil, nil))
+	replies.next(t)
+	assert.Zero(t, route.oc.calls.Load())
+	assert.Zero(t, out.calls.Load())
+}

@@ -340,7 +340,11 @@ func (t *Transport) readInbound(c *conn, id string, shared bool) {
 	if shared && senderOK {
 		route = t.newRoute(c)
 	}
-	err := t.readMessages(c, sender, senderOK, route)
+	var calls *atomic.Int64
+	if route != nil {
+		calls = &route.oc.calls
+	}
+	err := t.readMessages(c, sender, senderOK, route, calls)
 	if route != nil {
 		route.oc.die(err)
 	}
@@ -349,8 +353,10 @@ func (t *Transport) readInbound(c *conn, id string, shared bool) {
 // readMessages delivers the messages read from c, sent by sender (valid
 // or not: the messages of a bad one are dropped), each with route, until
 // reading fails, and returns why. It reads accepted connections and shared
-// dialed ones.
-func (t *Transport) readMessages(c *conn, sender string, senderOK bool, route *Route) error {
+// dialed ones. calls, when not nil, is the shared connection's count of
+// calls in progress (outConn.calls): a request read adds one, a reply
+// read ends one.
+func (t *Transport) readMessages(c *conn, sender string, senderOK bool, route *Route, calls *atomic.Int64) error {
 	var g *callGauge
 	// A peer in this process shares our Ps: polling for it would take
 	// the CPU its reply needs (measured: in-process echo went from 41k
@@ -387,6 +393,13 @@ func (t *Transport) readMessages(c *conn, sender string, senderOK bool, route *R
 		}
 		if g != nil {
 			g.received(in.Type)
+		}
+		if calls != nil {
+			if in.Type == TypeREQ {
+				calls.Add(1)
+			} else {
+				decFloor(calls)
+			}
 		}
 		t.deliver(in)
 	}
