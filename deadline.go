@@ -2,6 +2,9 @@ package lymph
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -52,15 +55,87 @@ func deadlineGrace(timeout time.Duration) time.Duration {
 func withCallerDeadline(parent context.Context, arrived time.Time, timeoutMs int64) (context.Context, context.CancelFunc) {
 	timeout := time.Duration(timeoutMs) * time.Millisecond
 	deadline := arrived.Add(timeout)
-	ctx, cancel := context.WithDeadline(parent, deadline.Add(deadlineGrace(timeout)))
-	return &callerDeadline{Context: ctx, deadline: deadline}, cancel
+	c := &callerDeadline{parent: parent, deadline: deadline, end: deadline.Add(deadlineGrace(timeout))}
+	return c, c.cancel
 }
 
-// callerDeadline is a context that ends a grace after the deadline it
-// reports.
+// callerDeadline is a context that reports the caller's deadline and ends
+// a grace after it. It is lazy: the context.WithDeadline it stands for
+// (and its timer) is made only when the context is asked for its Done
+// channel or is found ended. Most methods never ask, and a timer per
+// request cost allocations and a timer-heap insertion and deletion on
+// every call; its Deadline, Value and Err need none.
 type callerDeadline struct {
-	context.Context
-	deadline time.Time
+	parent   context.Context
+	deadline time.Time // reported
+	end      time.Time // when the context ends
+
+	mu        sync.Mutex
+	ctx       atomic.Pointer[context.Context] // the real one, once made
+	stop      context.CancelFunc              // its cancel, under mu
+	cancelled bool                            // cancel came first, under mu
 }
 
 func (c *callerDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
+
+func (c *callerDeadline) Done() <-chan struct{} { return c.real().Done() }
+
+// Err is the real context's error, once made; before that the context
+// has ended only if its parent has or its end has passed, and then the
+// real one is made so that it, its Done and context.Cause agree.
+func (c *callerDeadline) Err() error {
+	if ctx := c.ctx.Load(); ctx != nil {
+		return (*ctx).Err()
+	}
+	c.mu.Lock()
+	cancelled := c.cancelled
+	c.mu.Unlock()
+	if !cancelled && c.parent.Err() == nil && time.Now().Before(c.end) {
+		return nil
+	}
+	return c.real().Err()
+}
+
+// Value asks the real context once made: its own keys (context.Cause's)
+// answer for it, as a child's must.
+func (c *callerDeadline) Value(key any) any {
+	if ctx := c.ctx.Load(); ctx != nil {
+		return (*ctx).Value(key)
+	}
+	return c.parent.Value(key)
+}
+
+// real makes the real context on first use.
+func (c *callerDeadline) real() context.Context {
+	if ctx := c.ctx.Load(); ctx != nil {
+		return *ctx
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ctx := c.ctx.Load(); ctx != nil {
+		return *ctx
+	}
+	ctx, stop := context.WithDeadline(c.parent, c.end)
+	if c.cancelled {
+		stop()
+	}
+	c.stop = stop
+	c.ctx.Store(&ctx)
+	return ctx
+}
+
+// cancel is the CancelFunc: it cancels the real context, or marks the
+// context cancelled for when it is made.
+func (c *callerDeadline) cancel() {
+	c.mu.Lock()
+	c.cancelled = true
+	stop := c.stop
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (c *callerDeadline) String() string {
+	return fmt.Sprintf("%v.WithCallerDeadline(%s)", c.parent, c.deadline.Format(time.RFC3339Nano))
+}

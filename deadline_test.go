@@ -2,6 +2,7 @@ package lymph
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -167,4 +168,66 @@ func TestCallerDeadlineEndsAfterAGrace(t *testing.T) {
 		}
 		cancel()
 	}
+}
+
+// The method's context makes its timer only when asked for Done, and
+// behaves as context.WithDeadline would whichever way it ends.
+func TestCallerDeadlineIsLazy(t *testing.T) {
+	type key struct{}
+	base := context.WithValue(context.Background(), key{}, "v")
+
+	t.Run("no timer for Deadline, Value and Err", func(t *testing.T) {
+		ctx, cancel := withCallerDeadline(base, time.Now(), 60000)
+		defer cancel()
+		_, ok := ctx.Deadline()
+		assert.True(t, ok)
+		assert.Equal(t, "v", ctx.Value(key{}))
+		assert.NoError(t, ctx.Err())
+		assert.Nil(t, ctx.(*callerDeadline).ctx.Load(), "nothing asked for Done")
+	})
+
+	t.Run("ends by its clock without Done", func(t *testing.T) {
+		ctx, cancel := withCallerDeadline(base, time.Now().Add(-time.Second), 10)
+		defer cancel()
+		assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+		assert.ErrorIs(t, context.Cause(ctx), context.DeadlineExceeded)
+		<-ctx.Done()
+	})
+
+	t.Run("cancel before and after Done", func(t *testing.T) {
+		ctx, cancel := withCallerDeadline(base, time.Now(), 60000)
+		cancel()
+		assert.ErrorIs(t, ctx.Err(), context.Canceled)
+		<-ctx.Done()
+
+		ctx, cancel = withCallerDeadline(base, time.Now(), 60000)
+		done := ctx.Done()
+		child, stopChild := context.WithCancel(ctx)
+		defer stopChild()
+		cancel()
+		<-done
+		<-child.Done()
+		assert.ErrorIs(t, ctx.Err(), context.Canceled)
+		assert.ErrorIs(t, context.Cause(child), context.Canceled)
+	})
+
+	t.Run("the parent's end reaches it", func(t *testing.T) {
+		parent, stopParent := context.WithCancelCause(base)
+		ctx, cancel := withCallerDeadline(parent, time.Now(), 60000)
+		defer cancel()
+		stopParent(errors.New("stopping"))
+		assert.ErrorIs(t, ctx.Err(), context.Canceled)
+		assert.EqualError(t, context.Cause(ctx), "stopping")
+		<-ctx.Done()
+	})
+
+	t.Run("a child made first is ended by the clock", func(t *testing.T) {
+		ctx, cancel := withCallerDeadline(base, time.Now(), 10)
+		defer cancel()
+		child, stopChild := context.WithCancel(ctx)
+		defer stopChild()
+		<-child.Done()
+		assert.ErrorIs(t, child.Err(), context.DeadlineExceeded)
+		assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded)
+	})
 }
