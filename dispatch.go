@@ -237,7 +237,7 @@ func (c *Container) serveRaw(ctx context.Context, inst *installed, m *method, re
 // runRaw calls a raw method and answers for it if it did not.
 func (c *Container) runRaw(ctx context.Context, inst *installed, m *method, req *Message, args []reflect.Value) Outcome {
 	ch := &ReplyChannel{ctx: ctx, c: c, req: req, version: inst.version}
-	args[0] = reflect.ValueOf(ch) // the channel takes the context's place
+	args[argCtx] = reflect.ValueOf(ch) // the channel takes the context's place
 	_, perr := c.invoke(req, m, args)
 	if perr != nil {
 		c.metrics.count(req.Subject, metricError)
@@ -269,15 +269,26 @@ func (c *Container) invoke(req *Message, m *method, args []reflect.Value) (out [
 				Subject: req.Subject, TraceID: req.TraceID(), Err: fmt.Errorf("panic: %v", r), Panic: r, Stack: stack})
 		}
 	}()
-	return m.fn.Call(args[m.firstArg():]), nil
+	if m.kind != kindRaw && !m.hasCtx {
+		args = args[argCtx:] // the receiver takes the context's slot
+	}
+	args[0] = m.recv
+	return m.fn.Call(args), nil
 }
 
-// decodeArgs builds the argument list: slot 0 is always the context (or the
-// ReplyChannel, for raw methods), then the keyword arguments if the method
-// takes them.
+// The slots of the argument list decodeArgs builds.
+const (
+	argRecv = iota // the receiver, set by invoke
+	argCtx         // the context, or the ReplyChannel of a raw method
+	argKw          // the keyword arguments, if the method takes them
+)
+
+// decodeArgs builds the argument list: a slot for the receiver, the
+// context (or the ReplyChannel, for raw methods), then the keyword
+// arguments if the method takes them.
 func (m *method) decodeArgs(ctx context.Context, body []byte) ([]reflect.Value, error) {
-	args := make([]reflect.Value, 1, 2)
-	args[0] = reflect.ValueOf(ctx)
+	args := make([]reflect.Value, argKw, argKw+1)
+	args[argCtx] = reflect.ValueOf(ctx)
 	if m.argType == nil {
 		// lymph would reject keyword arguments a method does not take.
 		if err := codec.DecodeArgs(body, &struct{}{}); err != nil {
@@ -293,15 +304,6 @@ func (m *method) decodeArgs(ctx context.Context, body []byte) ([]reflect.Value, 
 		return append(args, ptr), nil
 	}
 	return append(args, ptr.Elem()), nil
-}
-
-// firstArg is where the method's own parameters start in the slice
-// decodeArgs builds.
-func (m *method) firstArg() int {
-	if m.kind == kindRaw || m.hasCtx {
-		return 0
-	}
-	return 1
 }
 
 // refuseStopping NACKs a request that came while the container drains:

@@ -231,8 +231,8 @@ func (c *Container) deferIntercepted(ctx context.Context, p *Proxy, subject stri
 func (c *Container) intercept(ctx context.Context, inst *installed, m *method, req *Message, args []reflect.Value) {
 	sr := &ServerRequest{Subject: req.Subject, Peer: req.Source, TraceID: req.TraceID(), Message: req,
 		inst: inst, method: m, args: args}
-	if len(args) > 1 {
-		sr.Args = args[1].Interface()
+	if len(args) > argKw {
+		sr.Args = args[argKw].Interface()
 	}
 	out := c.serverChain(ctx, sr)
 	if sr.served {
@@ -270,6 +270,6 @@ func (c *Container) serveIntercepted(ctx context.Context, sr *ServerRequest) Out
 	if sr.method.kind == kindRaw {
 		return c.runRaw(ctx, sr.inst, sr.method, sr.Message, sr.args)
 	}
-	sr.args[0] = reflect.ValueOf(ctx)
+	sr.args[argCtx] = reflect.ValueOf(ctx)
 	return c.runRPC(ctx, sr.inst, sr.method, sr.Message, sr.args)
 }

@@ -38,7 +38,8 @@ type method struct {
 	goName  string
 	name    string // wire name, snake_case
 	kind    methodKind
-	fn      reflect.Value // the method value bound to its receiver
+	fn      reflect.Value // the method's function, its receiver the first argument
+	recv    reflect.Value // the receiver
 	hasCtx  bool          // rpc kind: takes a context.Context first
 	argType reflect.Type  // nil: takes no arguments
 	argPtr  bool          // the argument is a pointer to argType
@@ -99,7 +100,7 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 		if promoted(rm.Name, v.Method(i).Type()) || isHook(rm.Name, v.Method(i).Type()) || cfg.exclude[rm.Name] || cfg.handles(rm.Name) || rm.Name == "LymphDocs" {
 			continue
 		}
-		m, err := describeMethod(rm, v.Method(i))
+		m, err := describeMethod(rm, v)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("%s.%s: %w", typeName, rm.Name, err))
 			failed[rm.Name] = true
@@ -165,9 +166,12 @@ func describeMethods(svc any, cfg *installConfig) (map[string]*method, error) {
 //
 // where A is a struct, a pointer to a struct, or a map with string keys:
 // lymph's keyword arguments.
-func describeMethod(rm reflect.Method, fn reflect.Value) (*method, error) {
-	ft := fn.Type() // without the receiver
-	m := &method{goName: rm.Name, name: snakeCase(rm.Name), fn: fn}
+//
+// It is called through its function with the receiver as first argument:
+// reflect calls a method value through an extra trampoline that allocates.
+func describeMethod(rm reflect.Method, recv reflect.Value) (*method, error) {
+	ft := recv.Method(rm.Index).Type() // without the receiver
+	m := &method{goName: rm.Name, name: snakeCase(rm.Name), fn: rm.Func, recv: recv}
 	in := 0
 	if ft.NumIn() > 0 && ft.In(0) == typeOfReplyChannel {
 		m.kind = kindRaw
