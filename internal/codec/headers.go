@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/lymphgo/lymph/internal/bufpool"
 )
 
 // Header names lymph itself sets.
@@ -95,7 +97,7 @@ func appendBody(headers []byte, body any, pooled bool) (h, encoded []byte, relea
 		if err == nil {
 			release = releaser(b)
 		} else {
-			putBig(b)
+			bufpool.Put(b)
 		}
 	case err != nil:
 	case cap(st.buf) > maxPooledBuffer:
@@ -195,4 +197,4 @@ func PeekHeaders(data []byte) (traceID, version string, err error) {
 // releaser returns a func giving big back to its pool: a function of its
 // own, so that only a big message pays for the closure (captured by a
 // closure in appendBody, every message's buffer would move to the heap).
-func releaser(big []byte) func() { return func() { putBig(big) } }
+func releaser(big []byte) func() { return func() { bufpool.Put(big) } }
