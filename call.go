@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lymphgo/lymph/internal/bufpool"
 	"github.com/lymphgo/lymph/internal/transport"
 )
 
@@ -16,6 +17,10 @@ type syncCall struct {
 	timer *time.Timer
 	reply Message
 	err   error
+	// pooled is the reply's buffer when the transport took it from
+	// bufpool (a big reply): decoding copies everything out of it, and
+	// nobody else sees the reply, so release gives it back.
+	pooled []byte
 }
 
 var syncCalls = sync.Pool{New: func() any {
@@ -29,6 +34,7 @@ func (s *syncCall) complete(in transport.Incoming, err error) {
 		s.err = err
 	} else {
 		s.reply.setFrom(&in)
+		s.pooled = in.Pooled
 	}
 	s.done <- struct{}{}
 }
@@ -57,6 +63,10 @@ func (s *syncCall) wait(ctx context.Context, c *Container, id, subject string, d
 }
 
 func (s *syncCall) release() {
+	if s.pooled != nil {
+		bufpool.Put(s.pooled)
+		s.pooled = nil
+	}
 	s.err = nil
 	s.reply.setFrom(&transport.Incoming{})
 	syncCalls.Put(s)

@@ -127,8 +127,11 @@ func (c *Container) serve(in transport.Incoming) {
 	switch m.kind {
 	case kindRPC:
 		c.serveRPC(ctx, inst, m, req)
+		if c.serverChain == nil { // interceptors may keep the request
+			req.releaseBody()
+		}
 	case kindRaw:
-		c.serveRaw(ctx, inst, m, req)
+		c.serveRaw(ctx, inst, m, req) // its ReplyChannel holds the request
 	}
 }
 

@@ -3,6 +3,7 @@ package lymph
 import (
 	"sync/atomic"
 
+	"github.com/lymphgo/lymph/internal/bufpool"
 	"github.com/lymphgo/lymph/internal/codec"
 	"github.com/lymphgo/lymph/internal/transport"
 )
@@ -48,7 +49,22 @@ type Message struct {
 	// The request's timeout_ms header (deadline.go), when it has one.
 	timeout    int64
 	hasTimeout bool
+
+	// pooled is the buffer rawHeaders and body are in, when the transport
+	// took it from bufpool (a big message); bodyState says whether
+	// anything but the container may hold them (releaseBody).
+	pooled    []byte
+	bodyState atomic.Int32
 }
+
+// bodyState values: a served request's message is private until its
+// method asks for it (IncomingRequest); a private one's buffer is given
+// back once the method has returned.
+const (
+	bodyPrivate int32 = iota
+	bodyShared
+	bodyReleased
+)
 
 // setFrom fills m from a received message; the transport hands over
 // ownership of its byte slices.
@@ -59,6 +75,34 @@ func (m *Message) setFrom(in *transport.Incoming) {
 	m.headers.Store(nil)
 	m.known, m.traceID, m.version = false, "", ""
 	m.timeout, m.hasTimeout = 0, false
+	m.pooled = in.Pooled
+	m.bodyState.Store(bodyPrivate)
+}
+
+// share returns the message for a method to see (IncomingRequest): from
+// then on the container never gives its buffer back. Once it has (a
+// goroutine of the method asking after the method returned), it returns a
+// copy without the body, whose bytes are gone.
+func (m *Message) share() *Message {
+	if m.bodyState.CompareAndSwap(bodyPrivate, bodyShared) || m.bodyState.Load() == bodyShared {
+		return m
+	}
+	c := new(Message)
+	c.copyFrom(m)
+	c.rawHeaders, c.body = nil, nil
+	c.headers.Store(m.headers.Load())
+	return c
+}
+
+// releaseBody gives a served request's buffer back to the pool once its
+// method has returned, unless the method asked for the message: the
+// arguments were decoded out of it (decoded values never alias the body),
+// and nothing else refers to it.
+func (m *Message) releaseBody() {
+	if m.pooled != nil && m.bodyState.CompareAndSwap(bodyPrivate, bodyReleased) {
+		bufpool.Put(m.pooled)
+		m.pooled = nil
+	}
 }
 
 // copyFrom makes m a copy of o, which is no longer written to.

@@ -30,7 +30,10 @@ func requestHeaders(ctx context.Context) map[string]any {
 
 // IncomingRequest returns the request a method's context serves (its
 // Headers(), Source, ...), or nil outside a method. Raw methods have it as
-// ReplyChannel.Request too.
+// ReplyChannel.Request too. Asked for first after the method has returned
+// (by a goroutine it left running), a big request's message may come
+// without its body and headers, whose buffer the container reused; the
+// trace id, version, ids and source remain.
 func IncomingRequest(ctx context.Context) *Message {
 	m, _ := ctx.Value(requestKey{}).(*Message)
 	return m
@@ -50,7 +53,7 @@ func (r *requestContext) Value(key any) any {
 	case traceKey:
 		return r.req.TraceID()
 	case requestKey:
-		return r.req
+		return r.req.share()
 	}
 	return r.Context.Value(key)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+
+	"github.com/lymphgo/lymph/internal/bufpool"
 )
 
 // ZMTP 3 frame flags (https://rfc.zeromq.org/spec/23/, "Framing").
@@ -154,7 +156,15 @@ func (m *msgReader) read(in *Incoming) (dropReason, error) {
 			ends[nframes] = len(m.buf)
 		case nframes == 4 && !oversize: // body, allocated together with the headers
 			hdr := m.buf[ends[2]:ends[3]]
-			b := make([]byte, len(hdr)+n)
+			var b []byte
+			if size := len(hdr) + n; size >= bufpool.Min {
+				// Pooled (Incoming.Pooled): the heap would zero the
+				// buffer first, a pass as long as the read that fills it.
+				b = bufpool.Get(size)[:size]
+				in.Pooled = b
+			} else {
+				b = make([]byte, size)
+			}
 			copy(b, hdr)
 			if _, err := io.ReadFull(m.r, b[len(hdr):]); err != nil {
 				return dropNone, noEOF(err)

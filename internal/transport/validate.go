@@ -27,6 +27,12 @@ type Incoming struct {
 	// Route, when not nil, is the connection the message came in on,
 	// which the sender agreed to receive replies on: pass it to Reply.
 	Route *Route
+
+	// Pooled, when not nil, is the buffer Headers and Body were read into,
+	// from bufpool (big messages). A receiver sure that nothing refers to
+	// them any more may give it back with bufpool.Put, and must not use
+	// them afterwards; left alone, it is garbage collected as usual.
+	Pooled []byte
 }
 
 // Message types of the lymph protocol.
