@@ -60,11 +60,17 @@ func (c *Container) handle(in transport.Incoming) {
 	// of waiting out its deadline. Once even refusals are over, the
 	// transport is about to close and nothing can answer.
 	if c.refusals.enter() {
-		go func() {
-			defer c.refusals.leave()
-			c.refuseStopping(in)
-		}()
+		// A go statement with arguments, not a closure: a closure would
+		// capture in by reference (it is over 128 bytes) and move it to
+		// the heap on every call of handle.
+		go c.refuseStoppingCounted(in)
 	}
+}
+
+// refuseStoppingCounted is refuseStopping for a refusal counted in.
+func (c *Container) refuseStoppingCounted(in transport.Incoming) {
+	defer c.refusals.leave()
+	c.refuseStopping(in)
 }
 
 // serveCounted serves a request counted in by the requests gate.
