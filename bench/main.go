@@ -2,7 +2,7 @@
 // Go's net/rpc and gRPC-go on the same echo, in the same run, and prints
 // one table with ratios.
 //
-//	cd bench && go run .                          # every row, every target: ~4 minutes on 2 cores
+//	cd bench && go run .                          # every row, every target: ~3 minutes on 2 cores
 //	cd bench && go run . -rows 16B-64,1M-16       # some rows
 //	cd bench && go run . -targets lymph,netrpc    # some targets
 //	cd bench && go run . -cpuprofile /tmp/prof    # client and server CPU profiles per row
