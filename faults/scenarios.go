@@ -22,6 +22,13 @@ var scenarios = []scenario{
 	{name: "sigterm-lymph-wire", run: func(e *env, r *row) error {
 		return sigtermScenario(e, r, e.localRegistry(r.name), "-separate-replies")
 	}},
+	// The same two with 64 KiB requests and replies, which both sides read
+	// into pooled buffers and give back once decoded: a buffer reused too
+	// early would show as a wrong reply.
+	{name: "kill-9-64KiB", run: func(e *env, r *row) error { return killScenario(e, r, "-size", "65536") }},
+	{name: "sigterm-64KiB", run: func(e *env, r *row) error {
+		return sigtermScenario(e, r, e.localRegistry(r.name), "-size", "65536")
+	}},
 	{name: "sigterm-zk", zk: true, run: func(e *env, r *row) error { return sigtermScenario(e, r, e.zk.url("faults-sigterm")) }},
 	{name: "sigstop", run: sigstopScenario},
 	{name: "client-churn", run: churnScenario},
