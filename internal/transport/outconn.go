@@ -64,10 +64,13 @@ type outConn struct {
 
 	deadline time.Time // the socket's write deadline; only the owner of writing uses it
 
-	// calls counts the calls in progress on a shared connection (callsIn
-	// and callsOut): requests sent or read on it that are not answered
+	// calls counts the calls in progress on a shared connection: requests
+	// sent (enqueue) or read (readMessages) on it that are not answered
 	// yet. More than one means more messages are about to be sent, so
-	// senders leave writing to the writer, which gathers them.
+	// senders leave writing to the writer, which gathers them. A request
+	// that never gets a reply (one too large for the server to send)
+	// leaves it one too high for the connection's life: its messages then
+	// all go through the writer, a goroutine wake-up each, nothing lost.
 	calls atomic.Int64
 
 	once  sync.Once

@@ -75,7 +75,7 @@ func (t *Transport) Reply(ctx context.Context, route *Route, endpoint string, id
 	}
 	if err != nil {
 		if typ != TypeREQ {
-			decFloor(&route.oc.calls) // the call ends unanswered (enqueue counts the others)
+			decFloor(&route.oc.calls) // the call ends, unanswered; enqueue ends the answered ones
 		}
 		return err
 	}
