@@ -17,10 +17,6 @@ type syncCall struct {
 	timer *time.Timer
 	reply Message
 	err   error
-	// pooled is the reply's buffer when the transport took it from
-	// bufpool (a big reply): decoding copies everything out of it, and
-	// nobody else sees the reply, so release gives it back.
-	pooled []byte
 }
 
 var syncCalls = sync.Pool{New: func() any {
@@ -34,7 +30,6 @@ func (s *syncCall) complete(in transport.Incoming, err error) {
 		s.err = err
 	} else {
 		s.reply.setFrom(&in)
-		s.pooled = in.Pooled
 	}
 	s.done <- struct{}{}
 }
@@ -62,10 +57,12 @@ func (s *syncCall) wait(ctx context.Context, c *Container, id, subject string, d
 	return s.err
 }
 
+// release puts the waiter back in the pool, and with it the reply's
+// buffer when the transport took it from bufpool (a big reply): decoding
+// copied everything out of it, and nobody else saw the reply.
 func (s *syncCall) release() {
-	if s.pooled != nil {
-		bufpool.Put(s.pooled)
-		s.pooled = nil
+	if b := s.reply.pooled; b != nil {
+		bufpool.Put(b)
 	}
 	s.err = nil
 	s.reply.setFrom(&transport.Incoming{})

@@ -51,8 +51,10 @@ type Message struct {
 	hasTimeout bool
 
 	// pooled is the buffer rawHeaders and body are in, when the transport
-	// took it from bufpool (a big message); bodyState says whether
-	// anything but the container may hold them (releaseBody).
+	// took it from bufpool (a big message). It is given back where nothing
+	// else can hold them: a synchronous call's reply (syncCall.release),
+	// and a served request whose method never asked for it (releaseBody,
+	// by bodyState).
 	pooled    []byte
 	bodyState atomic.Int32
 }
