@@ -73,7 +73,7 @@ type callerDeadline struct {
 	mu        sync.Mutex
 	ctx       atomic.Pointer[context.Context] // the real one, once made
 	stop      context.CancelFunc              // its cancel, under mu
-	cancelled bool                            // cancel came first, under mu
+	cancelled atomic.Bool                     // cancel came first; set under mu
 }
 
 func (c *callerDeadline) Deadline() (time.Time, bool) { return c.deadline, true }
@@ -87,10 +87,7 @@ func (c *callerDeadline) Err() error {
 	if ctx := c.ctx.Load(); ctx != nil {
 		return (*ctx).Err()
 	}
-	c.mu.Lock()
-	cancelled := c.cancelled
-	c.mu.Unlock()
-	if !cancelled && c.parent.Err() == nil && time.Now().Before(c.end) {
+	if !c.cancelled.Load() && c.parent.Err() == nil && time.Now().Before(c.end) {
 		return nil
 	}
 	return c.real().Err()
@@ -116,7 +113,7 @@ func (c *callerDeadline) real() context.Context {
 		return *ctx
 	}
 	ctx, stop := context.WithDeadline(c.parent, c.end)
-	if c.cancelled {
+	if c.cancelled.Load() {
 		stop()
 	}
 	c.stop = stop
@@ -128,7 +125,7 @@ func (c *callerDeadline) real() context.Context {
 // context cancelled for when it is made.
 func (c *callerDeadline) cancel() {
 	c.mu.Lock()
-	c.cancelled = true
+	c.cancelled.Store(true)
 	stop := c.stop
 	c.mu.Unlock()
 	if stop != nil {

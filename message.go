@@ -90,9 +90,8 @@ func (m *Message) share() *Message {
 		return m
 	}
 	c := new(Message)
-	c.copyFrom(m)
+	c.copyFrom(m) // keeps the headers if they were decoded
 	c.rawHeaders, c.body = nil, nil
-	c.headers.Store(m.headers.Load())
 	return c
 }
 

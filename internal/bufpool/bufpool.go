@@ -31,9 +31,11 @@ const (
 	stepsLog = 3
 	steps    = 1 << stepsLog
 	minLog   = 15 // Min == 1<<minLog
+	maxLog   = 24 // Max == 1<<maxLog
 )
 
-var pools [1 + (bits.UintSize-minLog)*steps]sync.Pool
+// pools holds Min's class, then steps classes per doubling up to Max.
+var pools [1 + (maxLog-minLog)*steps]sync.Pool
 
 // class returns the index and capacity of the smallest class holding n
 // bytes; ok is false for n over Max.

@@ -53,3 +53,12 @@ func TestPutKeepsOnlyClassBuffers(t *testing.T) {
 	assert.Zero(t, len(got))
 	assert.Equal(t, 104<<10, cap(got))
 }
+
+func TestConstantsAgree(t *testing.T) {
+	assert.Equal(t, Min, 1<<minLog)
+	assert.Equal(t, Max, 1<<maxLog)
+	i, size, ok := class(Max)
+	assert.True(t, ok)
+	assert.Equal(t, Max, size)
+	assert.Equal(t, len(pools)-1, i, "the last pool is Max's")
+}
