@@ -3,26 +3,23 @@ package lymph
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/lymphgo/lymph/internal/bufpool"
 	"github.com/lymphgo/lymph/internal/transport"
 )
 
 // syncCall is the waiter of a synchronous call (Proxy.Call). Nobody but the
-// caller ever sees it, so it is pooled with its channel and timer: a call
-// that waits for its reply costs no allocation for the waiting.
+// caller ever sees it, so it is pooled with its channel: a call that waits
+// for its reply costs no allocation for the waiting. Its deadline is the
+// pending table's (pendingCalls.sweep).
 type syncCall struct {
 	done  chan struct{} // one signal per call, from complete
-	timer *time.Timer
 	reply Message
 	err   error
 }
 
 var syncCalls = sync.Pool{New: func() any {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &syncCall{done: make(chan struct{}, 1), timer: t}
+	return &syncCall{done: make(chan struct{}, 1)}
 }}
 
 func (s *syncCall) complete(in transport.Incoming, err error) {
@@ -34,24 +31,24 @@ func (s *syncCall) complete(in transport.Incoming, err error) {
 	s.done <- struct{}{}
 }
 
-// wait waits for the reply until d passes or ctx ends. Whoever takes the
-// call out of the pending table completes it; when the timer or ctx loses
-// that race, the reply is on its way and is waited for, so a syncCall goes
-// back to the pool with nothing pending.
-func (s *syncCall) wait(ctx context.Context, c *Container, id, subject string, d time.Duration) error {
-	s.timer.Reset(d)
-	defer s.timer.Stop()
-	var err error
+// wait waits for the reply, or for the pending table's clock to expire the
+// call, or for ctx to end. Whoever takes the call out of the pending table
+// completes it; when ctx loses that race, the reply (or the expiry) is on
+// its way and is waited for, so a syncCall goes back to the pool with
+// nothing pending.
+func (s *syncCall) wait(ctx context.Context, c *Container, id, subject string) error {
+	ended := ctx.Done()
+	if ended == nil { // context.Background: nothing but the call ends the wait
+		<-s.done
+		return s.err
+	}
 	select {
 	case <-s.done:
 		return s.err
-	case <-s.timer.C:
-		err = noReplyError(subject, d)
-	case <-ctx.Done():
-		err = waitError(subject, ctx.Err())
+	case <-ended:
 	}
 	if _, ok := c.pending.take(id); ok {
-		return err
+		return waitError(subject, ctx.Err())
 	}
 	<-s.done
 	return s.err

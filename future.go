@@ -21,7 +21,6 @@ type Future struct {
 
 	mu       sync.Mutex
 	finished bool
-	timer    *time.Timer
 	stopCtx  func() bool
 }
 
@@ -98,17 +97,16 @@ func noReplyError(subject string, d time.Duration) error {
 	return fmt.Errorf("%w: %s: no reply within %v", ErrTimeout, subject, d)
 }
 
-// arm starts the Future's clock: it fails with ErrTimeout after d, or with
-// ctx's error if ctx ends first. expire is called with the error; it must
-// take the Future out of the pending table so exactly one party completes
-// it. A Future already completed is left alone.
-func (f *Future) arm(ctx context.Context, d time.Duration, expire func(error)) {
+// watch ends the Future with ctx's error if ctx ends before the reply (its
+// deadline is the pending table's: pendingCalls.sweep). expire is called
+// with the error; it must take the Future out of the pending table so
+// exactly one party completes it. A Future already completed is left alone.
+func (f *Future) watch(ctx context.Context, expire func(error)) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.finished {
 		return
 	}
-	f.timer = time.AfterFunc(d, func() { expire(noReplyError(f.subject, d)) })
 	if ctx.Done() != nil {
 		f.stopCtx = context.AfterFunc(ctx, func() { expire(waitError(f.subject, ctx.Err())) })
 	}
@@ -119,9 +117,6 @@ func (f *Future) arm(ctx context.Context, d time.Duration, expire func(error)) {
 func (f *Future) complete(in transport.Incoming, err error) {
 	f.mu.Lock()
 	f.finished = true
-	if f.timer != nil {
-		f.timer.Stop()
-	}
 	if f.stopCtx != nil {
 		f.stopCtx()
 	}

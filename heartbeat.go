@@ -32,7 +32,7 @@ func (p prober) Ping(endpoint string, timeout time.Duration, done func(ok bool))
 	}
 	id := transport.NewID()
 	call := &pingCall{done: done}
-	c.pending.add(id, pendingCall{w: call, peer: c.monitor.Peer(endpoint), subject: pingSubject})
+	c.pending.add(id, pendingCall{w: call, peer: c.monitor.Peer(endpoint), subject: pingSubject, deadline: time.Now().Add(timeout), timeout: timeout})
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := tr.Send(ctx, endpoint, id, TypeRequest, pingSubject, pingHeaders, pingBody); err != nil {
@@ -42,7 +42,6 @@ func (p prober) Ping(endpoint string, timeout time.Duration, done func(ok bool))
 		return
 	}
 	c.pending.markSent(id)
-	time.AfterFunc(timeout, func() { c.pending.expire(id, ErrTimeout) })
 }
 
 // Disconnect implements health.Prober.

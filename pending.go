@@ -32,20 +32,40 @@ type pendingCall struct {
 	ctx           context.Context
 	headers, body []byte
 	tries         int
-	deadline      time.Time
+	// deadline is when the table's clock expires the call (sweep), with
+	// noReplyError(subject, timeout); zero never.
+	deadline time.Time
+	timeout  time.Duration
 	// sent is set once Send accepted the request: only such calls can be
 	// lost with a connection.
 	sent bool
 }
 
 // pendingCalls maps the ids of requests in flight to their waiters. Taking
-// an entry out of it is what entitles a party (the reply, a timer, a
+// an entry out of it is what entitles a party (the reply, the clock, a
 // context, a dead connection, Stop) to complete it, so each completes
 // exactly once and nothing stays behind.
+//
+// Deadlines are kept by one clock for the whole table rather than a timer
+// per call: a timer armed and stopped on every call cost the caller a
+// select over three channels and the runtime a timer-heap insertion and
+// removal, and each armed timer woke the network poller to shorten its
+// sleep. The clock is set for the earliest deadline in the table; as calls
+// share a timeout, a new call's deadline is later than the earliest and
+// touches nothing, so the clock runs about once per timeout while calls
+// flow, and not at all when the table stays empty.
 type pendingCalls struct {
 	mu    sync.Mutex
 	calls map[string]pendingCall
+	clock *time.Timer // runs sweep; nil until the first deadline
+	wake  time.Time   // when clock fires; zero: not set
 }
+
+// sweepGap is the least time between two sweeps: when many calls expire
+// one after another (a frozen peer), each sweep scanning the whole table
+// for each of them would cost the square of their number, so those due
+// within sweepGap of a sweep are expired together, late by at most that.
+const sweepGap = time.Millisecond
 
 func (p *pendingCalls) add(id string, pc pendingCall) {
 	if _, ping := pc.w.(*pingCall); ping {
@@ -55,7 +75,52 @@ func (p *pendingCalls) add(id string, pc pendingCall) {
 	}
 	p.mu.Lock()
 	p.calls[id] = pc
+	if !pc.deadline.IsZero() && (p.wake.IsZero() || pc.deadline.Before(p.wake)) {
+		p.setClock(pc.deadline)
+	}
 	p.mu.Unlock()
+}
+
+// setClock makes the clock fire at t (at once if t has passed). p.mu is
+// held.
+func (p *pendingCalls) setClock(t time.Time) {
+	p.wake = t
+	if p.clock == nil {
+		p.clock = time.AfterFunc(time.Until(t), p.sweep)
+		return
+	}
+	p.clock.Reset(time.Until(t))
+}
+
+// sweep is the clock's work: it expires the calls whose deadline has
+// passed and sets the clock for the earliest of the others.
+func (p *pendingCalls) sweep() {
+	now := time.Now()
+	var due []pendingCall
+	var next time.Time
+	p.mu.Lock()
+	for id, pc := range p.calls {
+		switch {
+		case pc.deadline.IsZero():
+		case !pc.deadline.After(now):
+			delete(p.calls, id)
+			due = append(due, pc)
+		case next.IsZero() || pc.deadline.Before(next):
+			next = pc.deadline
+		}
+	}
+	p.wake = time.Time{}
+	if !next.IsZero() {
+		if soonest := now.Add(sweepGap); next.Before(soonest) {
+			next = soonest
+		}
+		p.setClock(next)
+	}
+	p.mu.Unlock()
+	for _, pc := range due {
+		pc.peer.End()
+		pc.w.complete(transport.Incoming{}, noReplyError(pc.subject, pc.timeout))
+	}
 }
 
 // markSent notes that the request of id is on its way.
@@ -101,7 +166,11 @@ func (p *pendingCalls) deliver(c *Container, in transport.Incoming) {
 		return
 	}
 	_, ping := pc.w.(*pingCall)
-	c.monitor.Heard(in.Sender, !ping)
+	if pc.peer.Endpoint() == in.Sender {
+		pc.peer.Heard(!ping) // the record at hand: no lookup
+	} else {
+		c.monitor.Heard(in.Sender, !ping)
+	}
 	if in.TooLarge {
 		c.logger.Warn("dropping a reply larger than the message size limit", "in_reply_to", in.Subject, "source", in.Sender)
 		pc.w.complete(transport.Incoming{}, fmt.Errorf("lymph: %s: the reply from %s is larger than the message size limit (WithMaxMessageSize)", pc.subject, in.Sender))
@@ -141,6 +210,10 @@ func (p *pendingCalls) failAll(err error) {
 	p.mu.Lock()
 	calls := p.calls
 	p.calls = map[string]pendingCall{}
+	if p.clock != nil {
+		p.clock.Stop()
+	}
+	p.wake = time.Time{}
 	p.mu.Unlock()
 	for _, pc := range calls {
 		pc.peer.End()

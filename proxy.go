@@ -175,7 +175,7 @@ func (p *Proxy) call(ctx context.Context, subject string, args, result any, cc *
 	if err != nil {
 		return err
 	}
-	if err := call.wait(ctx, p.c, id, subject, timeout); err != nil {
+	if err := call.wait(ctx, p.c, id, subject); err != nil {
 		return err
 	}
 	if cc != nil {
@@ -271,7 +271,7 @@ func (c *Container) deferDirect(ctx context.Context, p *Proxy, subject string, a
 		f.complete(transport.Incoming{}, err)
 		return f
 	}
-	f.arm(ctx, timeout, func(err error) { c.pending.expire(id, err) })
+	f.watch(ctx, func(err error) { c.pending.expire(id, err) })
 	return f
 }
 
@@ -316,7 +316,7 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 	// dies; a peer that stops reading loses its connection within the
 	// transport's write timeout, so the wait is bounded without a context
 	// of our own (three allocations a call).
-	pc := pendingCall{w: w, subject: subject, deadline: time.Now().Add(timeout)}
+	pc := pendingCall{w: w, subject: subject, deadline: time.Now().Add(timeout), timeout: timeout}
 	if p.fixed == nil { // a refusal can go to another instance
 		pc.proxy, pc.ctx, pc.headers, pc.body = p, ctx, headers, body
 	}
@@ -334,7 +334,11 @@ func (c *Container) startCall(ctx context.Context, p *Proxy, subject string, arg
 			c.pending.markSent(id)
 			return id, nil
 		}
-		c.pending.take(id)
+		if _, ok := c.pending.take(id); !ok {
+			// Completed meanwhile (its deadline passed while Send dialed,
+			// or Stop): the waiter holds the outcome.
+			return id, nil
+		}
 		// Move on only when the request surely did not leave (or the user
 		// said a duplicate is harmless).
 		if !errors.Is(err, transport.ErrNotConnected) && !p.opts.idempotent {
@@ -369,12 +373,7 @@ func (c *Container) resend(pc pendingCall, refusal transport.Incoming) {
 			err := tr.Send(ctx, endpoint, id, TypeRequest, pc.subject, pc.headers, pc.body)
 			cancel()
 			if err == nil {
-				c.pending.markSent(id)
-				// The waiter's own timer may have fired while the call was
-				// out of the table: this one ends it at the same deadline.
-				time.AfterFunc(time.Until(pc.deadline), func() {
-					c.pending.expire(id, noReplyError(pc.subject, time.Until(pc.deadline)))
-				})
+				c.pending.markSent(id) // its deadline is back on the table's clock
 				c.logger.Debug("instance was stopping; request sent to another", "subject", pc.subject, "from", refusal.Sender, "to", endpoint)
 				return
 			}

@@ -155,11 +155,15 @@ func (m *Monitor) Find(endpoint string) *Peer {
 // chatter (a ping, or the reply to ours). Senders without a record (peers
 // that only call us) are not tracked.
 func (m *Monitor) Heard(endpoint string, activity bool) {
-	p := m.Find(endpoint)
-	if p == nil {
-		return
+	if p := m.Find(endpoint); p != nil {
+		p.Heard(activity)
 	}
-	now := m.now()
+}
+
+// Heard is Monitor.Heard for a record already at hand (the one a call was
+// counted on), without the lookup.
+func (p *Peer) Heard(activity bool) {
+	now := p.m.now()
 	p.lastHeard.Store(now)
 	if activity {
 		p.lastActivity.Store(now)
