@@ -73,8 +73,9 @@ func (w *batchWriter) piece(p []byte) {
 	w.n += len(p)
 }
 
-// Flush writes everything added since the last Flush, with one vectored
-// write for up to 1,024 pieces, and returns the first write error.
+// Flush writes everything added since the last Flush, with one write, or
+// one vectored write for up to 1,024 pieces when big ones are referenced,
+// and returns the first write error.
 func (w *batchWriter) Flush() error {
 	if w.err != nil {
 		return w.err
@@ -82,7 +83,15 @@ func (w *batchWriter) Flush() error {
 	if w.start < len(w.buf) {
 		w.vecs = append(w.vecs, w.buf[w.start:])
 	}
-	if len(w.vecs) > 0 {
+	switch len(w.vecs) {
+	case 0:
+	case 1:
+		// One buffer (every batch without a big piece): write(2), not
+		// writev(2). Linux copies a single user buffer through a faster
+		// path than an iovec array, a difference measured per call in
+		// the README's speed section.
+		_, w.err = w.dst.Write(w.vecs[0])
+	default:
 		w.out = w.vecs // WriteTo consumes its receiver; keep w.vecs' array
 		_, w.err = w.out.WriteTo(w.dst)
 		w.out = nil
