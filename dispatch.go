@@ -292,12 +292,23 @@ const (
 	argKw          // the keyword arguments, if the method takes them
 )
 
+// callFrame is one request's argument list, with the context it passes
+// held as a context.Context: a reflect.Value of the interface type itself
+// is assignable to the method's parameter at a glance, where one of the
+// context's concrete type made every call check the type's methods
+// against the interface, twice.
+type callFrame struct {
+	args [argKw + 1]reflect.Value
+	ctx  context.Context
+}
+
 // decodeArgs builds the argument list: a slot for the receiver, the
 // context (or the ReplyChannel, for raw methods), then the keyword
 // arguments if the method takes them.
 func (m *method) decodeArgs(ctx context.Context, body []byte) ([]reflect.Value, error) {
-	args := make([]reflect.Value, argKw, argKw+1)
-	args[argCtx] = reflect.ValueOf(ctx)
+	f := &callFrame{ctx: ctx}
+	args := f.args[:argKw]
+	args[argCtx] = reflect.ValueOf(&f.ctx).Elem()
 	if m.argType == nil {
 		// lymph would reject keyword arguments a method does not take.
 		if err := codec.DecodeArgs(body, &struct{}{}); err != nil {
