@@ -116,8 +116,9 @@
 //     connections read through a buffer (readBuffer), and a peer's writer
 //     frames every queued message into one batch (batchWriter: small
 //     frames copied, frames of 8 KiB or more referenced in place) and
-//     writes it with one writev. On a connection with concurrent calls a
-//     writer holding under 1 KiB yields once before it writes, so that
+//     writes it with one write (one writev when it references big
+//     frames). On a connection with concurrent calls a writer holding
+//     under 16 KiB (batchYieldBytes) yields once before it writes, so that
 //     messages about to be queued share the write; one call at a time
 //     never waits, and its sender writes its message itself (outconn.go).
 //
