@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -38,7 +39,15 @@ type Proxy struct {
 	// the proxy Interface derived this one from, so they take turns together.
 	next *atomic.Uint64
 	own  atomic.Uint64
+	// subjects maps the methods called to their subjects, "iface.method":
+	// building the string was an allocation per call. Copied on write,
+	// up to maxCachedSubjects methods; beyond, subjects are built per call.
+	subjects atomic.Pointer[map[string]string]
 }
+
+// maxCachedSubjects bounds Proxy.subjects: a proxy called with ever new
+// method names (a gateway passing them through) must not grow it forever.
+const maxCachedSubjects = 64
 
 // proxyOption is a ProxyOption made of a function.
 type proxyOption func(*proxyOptions)
@@ -229,11 +238,32 @@ func (p *Proxy) prepare(method string, args any) (string, error) {
 	case strings.IndexByte(method, '.') >= 0:
 		return "", fmt.Errorf("lymph: method %q: a method name has no '.'; use Proxy.Interface to call another interface", method)
 	}
-	subject := p.iface + "." + method
+	subject := p.subject(method)
 	if err := checkArgs(subject, args); err != nil {
 		return "", err
 	}
 	return subject, nil
+}
+
+// subject returns "iface.method", from the cache when method was called
+// before.
+func (p *Proxy) subject(method string) string {
+	ptr := p.subjects.Load()
+	var cached map[string]string
+	if ptr != nil {
+		cached = *ptr
+	}
+	if s, ok := cached[method]; ok {
+		return s
+	}
+	s := p.iface + "." + method
+	if len(cached) < maxCachedSubjects {
+		m := make(map[string]string, len(cached)+1)
+		maps.Copy(m, cached)
+		m[method] = s
+		p.subjects.CompareAndSwap(ptr, &m) // lost to another caller: the next miss tries again
+	}
+	return s
 }
 
 // checkArgs rejects arguments that cannot be lymph keyword arguments, so
